@@ -1,0 +1,5 @@
+"""rnnlab: recurrent neural networks you can read, check and use."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,56 @@
+"""The `rnnlab` command: argument parsing only; every command calls the public API.
+
+Each command lives in its own module of this package and exposes ``register(subparsers)``,
+which adds its parser and sets ``func`` to a function taking the parsed namespace and
+returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rnnlab import __version__
+from rnnlab.errors import RnnlabError
+
+# Module names under rnnlab.cli, in the order `rnnlab --help` lists them.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with one sub-command per module in COMMAND_MODULES."""
+    parser = argparse.ArgumentParser(
+        prog="rnnlab",
+        description="Recurrent neural networks you can read, check and use.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `rnnlab COMMAND --help` for a command's options and an example.",
+    )
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"rnnlab.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except RnnlabError as err:
+        # Our own errors already say what went wrong and how to fix it; a traceback adds nothing.
+        print(f"rnnlab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rnnlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
