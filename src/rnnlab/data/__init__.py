@@ -1,0 +1,1 @@
+"""Text and poem data: tokens, vocabularies, corpora, sequence sampling."""

@@ -1,0 +1,1 @@
+"""Models built on the recurrent layers: language models, n-gram baselines, forecasters."""
