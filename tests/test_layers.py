@@ -62,7 +62,7 @@ def outputs_and_grads(
     else:
         out, state = module(x, hx, lengths=lengths)
     states = state if isinstance(state, tuple) else (state,)
-    weights = torch.sin(torch.arange(out.numel(), dtype=out.dtype)).view_as(out)
+    weights = torch.sin(torch.arange(out.numel(), dtype=out.dtype, device=out.device)).view_as(out)
     loss = (out * weights).sum() + sum((s * s).sum() for s in states)
     grads = torch.autograd.grad(loss, [x, *module.parameters()])
     return [out, *states, *grads]
