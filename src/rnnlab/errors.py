@@ -21,3 +21,7 @@ class DataError(RnnlabError, ValueError):
 
 class CheckpointError(RnnlabError, ValueError):
     """A checkpoint or saved file is corrupt, incomplete, or does not match what it is loaded into."""
+
+
+class TrainingError(RnnlabError, ArithmeticError):
+    """Training cannot go on (a NaN/inf loss or gradient); the message names the step and the last good checkpoint."""

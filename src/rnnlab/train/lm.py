@@ -1,0 +1,269 @@
+"""Train, resume and evaluate character language models in run folders: the API behind the CLI.
+
+    train_language_model("poems.txt", "runs/lstm", TrainConfig(epochs=5), {"cell": "lstm"})
+    train_language_model(None, "runs/lstm", resume=True)             # continue exactly
+    row = evaluate_run("runs/lstm", "poems.txt")                      # held-out perplexity
+    print(format_table([row]))
+
+A run folder alone rebuilds the model, the vocabulary and the sampler position (``config.json``
+records the data file, the split and both configs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnlab.errors import CheckpointError, ConfigError
+from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
+from rnnlab.train import checkpoint as ckpt
+from rnnlab.train.batches import evaluation_batches, training_batches
+from rnnlab.train.config import TrainConfig
+from rnnlab.train.corpus import CharVocab, IdArray, encode_all, load_lm_corpus, read_lines, split_lines
+from rnnlab.train.metrics import bits_per_token, perplexity, read_metrics
+from rnnlab.train.objective import LanguageModelObjective
+from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate, resolve_device
+
+DEFAULT_VALID_FRACTION = 0.05
+# Settings that may change when a run is resumed: budgets and where it runs, nothing that
+# changes what an update computes.
+RESUMABLE_OVERRIDES: frozenset[str] = frozenset(
+    {"epochs", "max_steps", "max_minutes", "patience", "device", "log_every", "tensorboard"}
+)
+
+
+def train_language_model(
+    data: str | Path | None,
+    out: str | Path,
+    train_config: TrainConfig | None = None,
+    model_options: dict[str, Any] | None = None,
+    *,
+    valid_fraction: float = DEFAULT_VALID_FRACTION,
+    resume: bool = False,
+    resume_overrides: dict[str, Any] | None = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = True,
+) -> TrainResult:
+    """Train an RNNLM on the lines of ``data`` into the run folder ``out`` (or resume it).
+
+    ``model_options`` are RNNLMConfig fields other than ``vocab_size`` (set from the data).
+    With ``resume=True`` everything comes from ``out/config.json``; ``resume_overrides`` may
+    change only the budget and device (``RESUMABLE_OVERRIDES``).
+    """
+    run = ckpt.RunDir(out)
+    if resume:
+        return _resume(run, data, resume_overrides or {}, callbacks, progress)
+    if run.config.exists():
+        raise ConfigError(
+            f"{run.path} already holds a run; continue it with --resume {run.path}, or choose another --out"
+        )
+    if data is None:
+        raise ConfigError("no training data: pass --data PATH (a UTF-8 text file, one poem or line a line)")
+    train_config = train_config or TrainConfig()
+    corpus = load_lm_corpus(data, valid_fraction)
+    options = dict(model_options or {})
+    if "vocab_size" in options:
+        raise ConfigError("vocab_size comes from the data's vocabulary; leave it out of the model options")
+    torch.manual_seed(train_config.seed)  # the initial weights are part of the reproducible run
+    model = RNNLM(RNNLMConfig(vocab_size=len(corpus.vocab), **options))
+    run.path.mkdir(parents=True, exist_ok=True)
+    corpus.vocab.save(run.vocab)
+    ckpt.atomic_write_json(
+        run.config,
+        {
+            "model": model.config.to_dict(),
+            "train": train_config.to_dict(),
+            "data": {
+                "path": str(Path(data).resolve()),
+                "valid_fraction": valid_fraction,
+                "train_lines": len(corpus.train),
+                "valid_lines": len(corpus.valid),
+                "train_tokens": corpus.n_train_tokens,
+            },
+            "parameters": model.num_parameters(),
+        },
+    )
+    trainer = _trainer(
+        model, train_config, corpus.train, corpus.valid, corpus.vocab, run, callbacks, progress
+    )
+    return trainer.fit()
+
+
+def _resume(
+    run: ckpt.RunDir,
+    data: str | Path | None,
+    overrides: dict[str, Any],
+    callbacks: Sequence[Callback],
+    progress: bool,
+) -> TrainResult:
+    config = run.read_config()
+    refused = sorted(set(overrides) - RESUMABLE_OVERRIDES)
+    if refused:
+        raise ConfigError(
+            f"cannot change {refused} when resuming (the run would no longer continue exactly); "
+            f"only {sorted(RESUMABLE_OVERRIDES)} may change — start a new run for other settings"
+        )
+    train_config = TrainConfig.from_dict({**config["train"], **overrides})
+    vocab = CharVocab.load(run.vocab)
+    path = data if data is not None else config["data"]["path"]
+    corpus = load_lm_corpus(path, config["data"]["valid_fraction"], vocab=vocab)
+    model = RNNLM(RNNLMConfig.from_dict(config["model"]))
+    if not run.has_checkpoint():
+        raise CheckpointError(
+            f"{run.latest} holds no complete checkpoint (the run stopped before its first one); "
+            f"start it again with a fresh --out"
+        )
+    trainer = _trainer(model, train_config, corpus.train, corpus.valid, vocab, run, callbacks, progress)
+    trainer.resume()
+    return trainer.fit()
+
+
+def _trainer(
+    model: RNNLM,
+    config: TrainConfig,
+    train: list[IdArray],
+    valid: list[IdArray],
+    vocab: CharVocab,
+    run: ckpt.RunDir,
+    callbacks: Sequence[Callback],
+    progress: bool,
+) -> Trainer:
+    ids = {"pad_id": vocab.pad_id, "bos_id": vocab.bos_id, "eos_id": vocab.eos_id}
+    return Trainer(
+        LanguageModelObjective(model, loss_on_padding=config.loss_on_padding),
+        config,
+        training_batches(config, train, **ids),
+        evaluation_batches(config, valid, **ids),
+        run_dir=run.path,
+        callbacks=callbacks,
+        progress=progress,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and evaluating runs.
+
+WEIGHTS: tuple[str, ...] = ("final", "best", "latest")
+
+
+def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, CharVocab, dict[str, Any]]:
+    """The trained model (in eval mode), its vocabulary and its config.json, from a run folder.
+
+    ``weights``: "final" (``model.safetensors``; falls back to the latest checkpoint when the run
+    has not finished), "best" (best validation) or "latest".
+    """
+    if weights not in WEIGHTS:
+        raise ConfigError(f"unknown weights {weights!r}; options are {list(WEIGHTS)}")
+    run = ckpt.RunDir(run_dir)
+    config = run.read_config()
+    model = RNNLM(RNNLMConfig.from_dict(config["model"]))
+    vocab = CharVocab.load(run.vocab)
+    if weights == "final" and run.model.is_file():
+        ckpt.load_weights(model, run.model)
+    else:
+        folder = ckpt.find_checkpoint(run.best if weights == "best" else run.latest)
+        if not (folder / ckpt.STATE_FILE).is_file():
+            raise CheckpointError(
+                f"{run.path} has no {weights} weights yet: neither model.safetensors nor {folder}"
+            )
+        ckpt.read_checkpoint(folder, model)
+    return model.eval(), vocab, config
+
+
+@dataclass
+class EvalRow:
+    """One line of the comparison table; n-gram baselines produce the same rows."""
+
+    name: str
+    kind: str  # "lstm", "gru", "rnn", "ngram-kn5", …
+    parameters: int
+    tokens: int  # counted targets
+    mean_nll: float  # nats per token
+    train_seconds: float  # nan when unknown
+
+    @property
+    def perplexity(self) -> float:
+        return perplexity(self.mean_nll)
+
+    @property
+    def bits_per_char(self) -> float:
+        return bits_per_token(self.mean_nll)
+
+
+def eval_sequences(
+    run_config: dict[str, Any], vocab: CharVocab, data: str | Path | None, split: str
+) -> tuple[list[IdArray], str]:
+    """The lines to evaluate on and a label: the run's held-out split of its own data, or a whole file.
+
+    ``split="auto"``: the held-out split when ``data`` is the file the run was trained on (or
+    None), the whole file otherwise.
+    """
+    trained_on = Path(run_config["data"]["path"])
+    path = Path(data) if data is not None else trained_on
+    if split not in ("auto", "valid", "all"):
+        raise ConfigError(f"unknown split {split!r}; options are ['auto', 'valid', 'all']")
+    if split == "auto":
+        split = "valid" if path.resolve() == trained_on.resolve() else "all"
+    if split == "all":
+        return encode_all(path, vocab), f"{path} (all lines)"
+    _, valid = split_lines(read_lines(path), run_config["data"]["valid_fraction"])
+    return [vocab.encode(s) for s in valid], f"{path} (held-out {run_config['data']['valid_fraction']:.0%})"
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    data: str | Path | None = None,
+    *,
+    split: str = "auto",
+    weights: str = "final",
+    device: str = "auto",
+) -> tuple[EvalRow, str]:
+    """Perplexity of a run's model on ``data`` (see :func:`eval_sequences`): the row and the data label."""
+    model, vocab, config = load_run(run_dir, weights)
+    sequences, label = eval_sequences(config, vocab, data, split)
+    train_config = TrainConfig.from_dict(config["train"])
+    ids = {"pad_id": vocab.pad_id, "bos_id": vocab.bos_id, "eos_id": vocab.eos_id}
+    dev = resolve_device(device)
+    model.to(dev)
+    meter = evaluate(LanguageModelObjective(model), evaluation_batches(train_config, sequences, **ids), dev)
+    return EvalRow(
+        name=Path(run_dir).name,
+        kind=model.config.cell,
+        parameters=model.num_parameters(),
+        tokens=meter.n_tokens,
+        mean_nll=meter.mean,
+        train_seconds=training_seconds(run_dir),
+    ), label
+
+
+def training_seconds(run_dir: str | Path) -> float:
+    """Wall-clock training time recorded by the run (nan when it recorded none)."""
+    run = ckpt.RunDir(run_dir)
+    if not run.metrics.is_file():
+        return math.nan
+    times = [r["elapsed_s"] for r in read_metrics(run.metrics) if r.get("elapsed_s") is not None]
+    return max(times) if times else math.nan
+
+
+def format_table(rows: Sequence[EvalRow], title: str = "") -> str:
+    """Fixed-width comparison table; the last line is ``perplexity X`` for the first row."""
+    header = (
+        f"{'model':<24} {'kind':<10} {'params':>10} {'tokens':>9} {'perplexity':>11} "
+        f"{'bits/char':>9} {'train':>8}"
+    )
+    lines = [title] if title else []
+    lines += [header, "-" * len(header)]
+    for r in rows:
+        t = "-" if not math.isfinite(r.train_seconds) else f"{r.train_seconds / 60:.1f}m"
+        lines.append(
+            f"{r.name[:24]:<24} {r.kind[:10]:<10} {r.parameters:>10,} {r.tokens:>9,} {r.perplexity:>11.2f} "
+            f"{r.bits_per_char:>9.3f} {t:>8}"
+        )
+    if rows:
+        lines.append(f"perplexity {rows[0].perplexity:.2f}")
+    return "\n".join(lines)

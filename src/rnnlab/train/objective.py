@@ -1,0 +1,68 @@
+"""The small protocol through which the trainer knows a model, and its language-model adapter.
+
+The trainer never calls a model directly. It asks an *objective* for
+
+* ``loss(batch, state) -> (sum_nll, n_tokens, new_state)``: the summed negative log-likelihood
+  of the batch's counted targets (a 0-dim tensor carrying the graph), how many targets counted,
+  and the recurrent state after the batch;
+* ``init_state(batch_size)``: the state a fresh stream starts from;
+* ``detach_state(state)``: the same state cut from the graph (truncated BPTT between batches);
+* ``model``: the ``nn.Module`` whose parameters are optimised and saved.
+
+so language models, forecasters and taggers can share one trainer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from rnnlab.data.sampling import Batch
+from rnnlab.layers import State, detach_state
+from rnnlab.models.rnnlm import RNNLM
+
+
+class Objective(Protocol):
+    """What the trainer needs from a task; see the module docstring."""
+
+    @property
+    def model(self) -> nn.Module: ...
+
+    def loss(self, batch: Batch, state: Any) -> tuple[Tensor, int, Any]: ...
+
+    def init_state(self, batch_size: int) -> Any: ...
+
+    def detach_state(self, state: Any) -> Any: ...
+
+
+class LanguageModelObjective:
+    """Next-token cross-entropy of an :class:`RNNLM`.
+
+    ℒ_sum = −Σ_{(t,b) ∈ M} log softmax(z_{t,b})[y_{t,b}] over the counted targets M (``batch.mask``).
+    With ``loss_on_padding`` (the tutorial's choice) *training* counts every position, padding
+    included; evaluation always counts only the real targets, so perplexities stay comparable.
+    Logits are upcast to fp32 before the softmax, so bf16 autocast never sums the loss in low
+    precision.
+    """
+
+    def __init__(self, model: RNNLM, *, loss_on_padding: bool = False) -> None:
+        self.model = model
+        self.loss_on_padding = loss_on_padding
+
+    def loss(self, batch: Batch, state: State | None) -> tuple[Tensor, int, State]:
+        logits, new_state = self.model(batch.x, state)  # (T, B, V)
+        nll = nn.functional.cross_entropy(
+            logits.float().flatten(0, 1), batch.y.flatten(), reduction="none"
+        )  # (T·B,)
+        if self.loss_on_padding and self.model.training:
+            return nll.sum(), nll.numel(), new_state
+        mask = batch.mask.flatten()
+        return torch.masked_select(nll, mask).sum(), batch.n_tokens, new_state
+
+    def init_state(self, batch_size: int) -> State:
+        return self.model.init_state(batch_size)
+
+    def detach_state(self, state: State) -> State:
+        return detach_state(state)
