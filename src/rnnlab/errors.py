@@ -24,4 +24,4 @@ class CheckpointError(RnnlabError, ValueError):
 
 
 class TrainingError(RnnlabError, ArithmeticError):
-    """Training cannot go on (a NaN/inf loss or gradient); the message names the step and the last good checkpoint."""
+    """Training cannot go on (a NaN/inf loss or gradient); the message names the step and last checkpoint."""

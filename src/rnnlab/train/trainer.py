@@ -206,6 +206,10 @@ class Trainer:
         elif echo:
             self._bar.write(record.get("message", str(record)))
 
+    def request_stop(self) -> None:
+        """Stop after the current update as Ctrl-C does: checkpoint, final evaluation, return."""
+        self._interrupted = True
+
     # ------------------------------------------------------------------ resume
     def resume(self, folder: str | Path | None = None) -> None:
         """Continue from a checkpoint folder (default: the run's ``checkpoints/latest``)."""
@@ -355,7 +359,7 @@ class Trainer:
         self.step += 1
         self.tokens_seen += n_tokens
         seconds = time.perf_counter() - start
-        self._meter.add_step(float(sum_nll), n_tokens, seconds, grad_norm, grad_norm > clip)
+        self._meter.add_step(float(sum_nll.detach()), n_tokens, seconds, grad_norm, grad_norm > clip)
         self._bar.update(math.exp(min(loss_value, 50.0)), lr, n_tokens / max(seconds, 1e-9))
 
     def _non_finite(self, what: str, value: float) -> None:

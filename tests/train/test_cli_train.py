@@ -1,0 +1,61 @@
+"""`rnnlab train`, `rnnlab eval` and `rnnlab plot` end to end on a tiny text file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rnnlab.cli import build_parser, main
+from rnnlab.train.corpus import load_lm_corpus
+
+TINY = ["--embed", "8", "--hidden", "16", "--layers", "1", "--batch", "4", "--bptt", "12", "--no-progress",
+        "--device", "cpu"]  # fmt: skip
+
+
+def test_train_eval_plot_end_to_end(
+    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train writes the run folder and final weights; eval prints a table whose last line is
+    `perplexity X` with X = exp(bits/char · ln 2) from the same row; plot writes a PNG."""
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tiny_corpus), "--out", str(out), "--cell", "gru", "--epochs", "1",
+                 "--seed", "3", *TINY]) == 0  # fmt: skip
+    for name in ("config.json", "vocab.json", "metrics.jsonl", "model.safetensors"):
+        assert (out / name).is_file(), name
+    assert (out / "checkpoints" / "best" / "trainer_state.json").is_file()
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["cell"] == "gru" and config["train"]["seed"] == 3
+    capsys.readouterr()
+    assert main(["eval", str(out), "--data", str(tiny_corpus), "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("perplexity ")
+    ppl = float(lines[-1].split()[1])
+    row = next(line for line in lines if line.startswith("run "))
+    bits = float(row.split()[-2])
+    assert ppl == pytest.approx(2**bits, rel=1e-2)
+    assert 1 < ppl < len(load_lm_corpus(tiny_corpus).vocab)
+    assert main(["plot", str(out)]) == 0
+    png = Path(capsys.readouterr().out.strip())
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_existing_run_is_not_overwritten(
+    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Training into a folder that already holds a run exits with code 2 and points to --resume."""
+    out = tmp_path / "run"
+    args = ["train", "--data", str(tiny_corpus), "--out", str(out), "--max-steps", "2", *TINY]
+    assert main(args) == 0
+    assert main(args) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_every_train_option_has_help_text() -> None:
+    """No option of `rnnlab train` is undocumented (argparse would show an empty help)."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    train = sub.choices["train"]  # type: ignore[attr-defined]
+    missing = [a.option_strings for a in train._actions if a.option_strings and not a.help]
+    assert missing == []
