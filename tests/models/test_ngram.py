@@ -88,8 +88,10 @@ def reference_kn(
     raw = reference_counts(corpus, n, bos, eos)
     cont: dict[int, Counter[tuple[int, ...]]] = {}
     for m in range(1, n):
-        # c'(g) = N₁₊(• g): distinct tokens seen right before the m-gram g.
-        cont[m] = Counter({g: len({h[0] for h in raw[m + 1] if h[1:] == g}) for g in raw[m]})
+        # c'(g) = N₁₊(• g), distinct tokens seen right before g; its raw count when g opens with <bos>.
+        cont[m] = Counter(
+            {g: raw[m][g] if g[0] == bos else len({h[0] for h in raw[m + 1] if h[1:] == g}) for g in raw[m]}
+        )
 
     def discounts(counts: Counter[tuple[int, ...]]) -> tuple[float, ...]:
         if fixed is not None:
@@ -288,6 +290,7 @@ def test_save_load_round_trip(tmp_path: Path, mode: str) -> None:
     assert (back.config, back.vocab_size, back.bos_id, back.eos_id) == (lm.config, 8, bos, eos)
     assert back.discounts() == lm.discounts()
     assert back.num_ngrams == lm.num_ngrams
+    assert back.fit_seconds == lm.fit_seconds
     held_out = random_corpus(6, 8)
     assert back.nll(held_out) == lm.nll(held_out)
     for context in ([], [3], [2, 5, 7]):

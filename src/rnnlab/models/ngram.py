@@ -33,7 +33,8 @@ Interpolated Kneser–Ney, recursively from the full context down to the uniform
 ``N_r(h •)`` is the number of distinct ``w`` with ``c(h w) = r`` (``N₃₊``: ``≥ 3``). The longest
 context uses ordinary counts ``c``; every shorter one uses *continuation counts*
 ``c'(h w) = N₁₊(• h w)``, the number of distinct tokens seen before ``h w``, because a lower order is
-only consulted to spread mass over tokens that appear in many contexts. ``kn`` uses one discount
+only consulted to spread mass over tokens that appear in many contexts (an n-gram that begins with
+``<bos>`` keeps its ordinary count: nothing but padding can precede it, as in KenLM). ``kn`` uses one discount
 per order (``D₁ = D₂ = D₃₊ = D``); ``mkn`` (modified Kneser–Ney) uses three. By default they are
 estimated per order from the count-of-counts ``n_r`` (the number of n-grams seen exactly ``r`` times,
 of the counts that order uses)::
@@ -54,6 +55,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -236,6 +238,9 @@ class NGramLM:
         self._cont: list[IntArray] = []
         self._levels_raw: list[_Level] = []
         self._levels_cont: list[_Level] = []
+        self.fit_seconds: float | None = (
+            None  # wall-clock time of the last fit (the eval table's "training time")
+        )
 
     # ------------------------------------------------------------------ fitting
 
@@ -261,6 +266,7 @@ class NGramLM:
         ``sequences``: an iterable of 1-D integer id sequences (poems without special tokens, or
         streams); a single stream is passed as ``[stream]``. Refitting replaces the previous counts.
         """
+        started = time.perf_counter()
         layout = self._layout(sequences)
         if not layout.predicted.any():
             raise DataError(
@@ -272,6 +278,7 @@ class NGramLM:
         raw: list[IntArray] = []
         cont: list[IntArray] = []
         gram_id = np.zeros(0, dtype=np.int64)
+        after_bos = np.zeros(0, dtype=bool)
         for m in tqdm(range(1, self.n + 1), desc="counting n-grams", unit="order", disable=not progress):
             ctx = self._context_ids(gram_id, layout.offsets, m)
             valid = ctx >= 0
@@ -283,12 +290,20 @@ class NGramLM:
                 # c'(h w) = N₁₊(• h w): how many distinct m-grams seen as targets end with the (m−1)-gram.
                 suffix = np.full(len(uniq), -1, dtype=np.int64)
                 suffix[inverse] = gram_id[valid]
-                cont.append(np.bincount(suffix[counts > 0], minlength=len(keys[-1])).astype(np.int64))
+                adjusted = np.bincount(suffix[counts > 0], minlength=len(keys[-1])).astype(np.int64)
+                # Nothing real precedes <bos>, so an n-gram that begins with it keeps its ordinary count
+                # (as KenLM does); its only left neighbour would be more padding.
+                cont.append(np.where(after_bos, raw[-1], adjusted))
+            after_bos = np.zeros(len(uniq), dtype=bool)
+            if self.bos_id is not None:
+                first = layout.tokens[np.flatnonzero(valid) - (m - 1)]
+                after_bos[inverse] = first == self.bos_id
             keys.append(uniq.astype(np.int64))
             raw.append(counts)
             gram_id = new_id
         self._keys, self._raw, self._cont = keys, raw, cont
         self._build_levels()
+        self.fit_seconds = time.perf_counter() - started
         return self
 
     def _build_levels(self) -> None:
@@ -494,6 +509,7 @@ class NGramLM:
             "bos_id": self.bos_id,
             "eos_id": self.eos_id,
             "discounts": {str(m): list(d) for m, d in self.discounts().items()},
+            "fit_seconds": self.fit_seconds,
         }
         arrays: dict[str, Any] = {"meta": np.array(json.dumps(meta))}
         for m in range(1, self.n + 1):
@@ -530,6 +546,7 @@ class NGramLM:
                 model._keys = [data[f"keys_{m}"].astype(np.int64) for m in range(1, n + 1)]
                 model._raw = [data[f"raw_{m}"].astype(np.int64) for m in range(1, n + 1)]
                 model._cont = [data[f"cont_{m}"].astype(np.int64) for m in range(1, n)]
+                model.fit_seconds = meta.get("fit_seconds")
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as err:
             if isinstance(err, CheckpointError):
                 raise
