@@ -88,10 +88,8 @@ def reference_kn(
     raw = reference_counts(corpus, n, bos, eos)
     cont: dict[int, Counter[tuple[int, ...]]] = {}
     for m in range(1, n):
-        # c'(g) = N₁₊(• g), distinct tokens seen right before g; its raw count when g opens with <bos>.
-        cont[m] = Counter(
-            {g: raw[m][g] if g[0] == bos else len({h[0] for h in raw[m + 1] if h[1:] == g}) for g in raw[m]}
-        )
+        # c'(g) = N₁₊(• g): distinct tokens seen right before the m-gram g.
+        cont[m] = Counter({g: len({h[0] for h in raw[m + 1] if h[1:] == g}) for g in raw[m]})
 
     def discounts(counts: Counter[tuple[int, ...]]) -> tuple[float, ...]:
         if fixed is not None:

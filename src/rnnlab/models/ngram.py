@@ -33,8 +33,11 @@ Interpolated Kneser–Ney, recursively from the full context down to the uniform
 ``N_r(h •)`` is the number of distinct ``w`` with ``c(h w) = r`` (``N₃₊``: ``≥ 3``). The longest
 context uses ordinary counts ``c``; every shorter one uses *continuation counts*
 ``c'(h w) = N₁₊(• h w)``, the number of distinct tokens seen before ``h w``, because a lower order is
-only consulted to spread mass over tokens that appear in many contexts (an n-gram that begins with
-``<bos>`` keeps its ordinary count: nothing but padding can precede it, as in KenLM). ``kn`` uses one discount
+only consulted to spread mass over tokens that appear in many contexts. (An n-gram inside the
+``<bos>`` padding has only ``<bos>`` before it, so its continuation count is 1; KenLM, which pads
+with a single ``<s>``, keeps ordinary counts there instead. With n − 1 pads that rule copies the same
+counts into every lower order, and measured on the Tang poems it was slightly worse: 5-gram mkn test
+perplexity 165.1 against 164.3.) ``kn`` uses one discount
 per order (``D₁ = D₂ = D₃₊ = D``); ``mkn`` (modified Kneser–Ney) uses three. By default they are
 estimated per order from the count-of-counts ``n_r`` (the number of n-grams seen exactly ``r`` times,
 of the counts that order uses)::
@@ -278,7 +281,6 @@ class NGramLM:
         raw: list[IntArray] = []
         cont: list[IntArray] = []
         gram_id = np.zeros(0, dtype=np.int64)
-        after_bos = np.zeros(0, dtype=bool)
         for m in tqdm(range(1, self.n + 1), desc="counting n-grams", unit="order", disable=not progress):
             ctx = self._context_ids(gram_id, layout.offsets, m)
             valid = ctx >= 0
@@ -290,14 +292,7 @@ class NGramLM:
                 # c'(h w) = N₁₊(• h w): how many distinct m-grams seen as targets end with the (m−1)-gram.
                 suffix = np.full(len(uniq), -1, dtype=np.int64)
                 suffix[inverse] = gram_id[valid]
-                adjusted = np.bincount(suffix[counts > 0], minlength=len(keys[-1])).astype(np.int64)
-                # Nothing real precedes <bos>, so an n-gram that begins with it keeps its ordinary count
-                # (as KenLM does); its only left neighbour would be more padding.
-                cont.append(np.where(after_bos, raw[-1], adjusted))
-            after_bos = np.zeros(len(uniq), dtype=bool)
-            if self.bos_id is not None:
-                first = layout.tokens[np.flatnonzero(valid) - (m - 1)]
-                after_bos[inverse] = first == self.bos_id
+                cont.append(np.bincount(suffix[counts > 0], minlength=len(keys[-1])).astype(np.int64))
             keys.append(uniq.astype(np.int64))
             raw.append(counts)
             gram_id = new_id
