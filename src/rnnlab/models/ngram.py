@@ -241,9 +241,8 @@ class NGramLM:
         self._cont: list[IntArray] = []
         self._levels_raw: list[_Level] = []
         self._levels_cont: list[_Level] = []
-        self.fit_seconds: float | None = (
-            None  # wall-clock time of the last fit (the eval table's "training time")
-        )
+        # Wall-clock seconds of the last fit: the "training time" of an evaluation table.
+        self.fit_seconds: float | None = None
 
     # ------------------------------------------------------------------ fitting
 
