@@ -91,7 +91,9 @@ class TruncatedBPTT:
 
     def __post_init__(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or self.k < 1:
-            raise ConfigError(f"truncation length k must be an integer ≥ 1, got {self.k!r}; use None for full BPTT")
+            raise ConfigError(
+                f"truncation length k must be an integer ≥ 1, got {self.k!r}; use None for full BPTT"
+            )
 
     @property
     def buckets(self) -> int:
@@ -170,7 +172,9 @@ class RandomTruncation:
 
     def draw(self, length: int) -> CutPattern:
         """Draw independent cuts ε_m ~ Bernoulli(c) for m = 0 … length−1."""
-        return CutPattern(cuts=self._rng.random(length) < self.cut_probability, cut_probability=self.cut_probability)
+        return CutPattern(
+            cuts=self._rng.random(length) < self.cut_probability, cut_probability=self.cut_probability
+        )
 
     def to_dict(self) -> dict[str, float | int]:
         """The JSON-serialisable configuration (the generator state is not part of it)."""

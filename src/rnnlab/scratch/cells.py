@@ -33,13 +33,8 @@ class Activation:
 
 
 def sigmoid(a: Array) -> Array:
-    """σ(a) = 1 / (1 + e^(−a)), evaluated without overflow for large |a|."""
-    out = np.empty_like(a)
-    pos = a >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-a[pos]))
-    ea = np.exp(a[~pos])  # for a < 0, e^a ≤ 1 cannot overflow
-    out[~pos] = ea / (1.0 + ea)
-    return out
+    """σ(a) = 1 / (1 + e^(−a)), computed as ½(1 + tanh(a/2)): the same function, and it cannot overflow."""
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
 def _tanh_derivative(y: Array) -> Array:
@@ -101,7 +96,9 @@ def _layer_grads(d_gi: Array, d_gh: Array, x: Array, h_prev: Array) -> LayerGrad
     """
     gi = _sum_leading(d_gi)
     gh = _sum_leading(d_gh)
-    return LayerGrads(weight_ih=gi.T @ x, weight_hh=gh.T @ h_prev, bias_ih=gi.sum(axis=0), bias_hh=gh.sum(axis=0))
+    return LayerGrads(
+        weight_ih=gi.T @ x, weight_hh=gh.T @ h_prev, bias_ih=gi.sum(axis=0), bias_hh=gh.sum(axis=0)
+    )
 
 
 # ---------------------------------------------------------------- RNN
@@ -156,9 +153,7 @@ class LSTMCache:
     tanh_c: Array
 
 
-def lstm_forward(
-    x: Array, h_prev: Array, c_prev: Array, p: LayerParams
-) -> tuple[Array, Array, LSTMCache]:
+def lstm_forward(x: Array, h_prev: Array, c_prev: Array, p: LayerParams) -> tuple[Array, Array, LSTMCache]:
     """LSTM step, gate order i, f, g, o as in torch.nn.LSTM.
 
     [i, f, g, o] = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh  (pre-activations, each (B, H))

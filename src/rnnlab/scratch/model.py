@@ -58,7 +58,9 @@ class ScratchConfig:
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
-            raise ConfigError(f"unknown scratch config keys {sorted(unknown)}; valid keys are {sorted(known)}")
+            raise ConfigError(
+                f"unknown scratch config keys {sorted(unknown)}; valid keys are {sorted(known)}"
+            )
         return cls(**data)
 
 
@@ -89,7 +91,9 @@ def _check_tokens(name: str, tokens: NDArray[Any], vocab_size: int) -> NDArray[n
     if arr.size == 0:
         raise ShapeError(f"{name} is empty (shape {arr.shape}); give at least one step and one sequence")
     if not np.issubdtype(arr.dtype, np.integer):
-        raise DataError(f"{name} must hold integer token ids, got dtype {arr.dtype}; convert with .astype(int)")
+        raise DataError(
+            f"{name} must hold integer token ids, got dtype {arr.dtype}; convert with .astype(int)"
+        )
     if arr.min() < 0 or arr.max() >= vocab_size:
         raise DataError(
             f"{name} holds ids in [{arr.min()}, {arr.max()}] but the vocabulary has {vocab_size} entries "
@@ -119,7 +123,11 @@ class RecurrentLM:
         dtype: DTypeLike = np.float64,
         seed: int = 0,
     ) -> None:
-        for name, value in (("vocab_size", vocab_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        for name, value in (
+            ("vocab_size", vocab_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ):
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise ConfigError(f"{name} must be an integer ≥ 1, got {value!r}")
         self.dtype = np.dtype(dtype)
@@ -151,7 +159,8 @@ class RecurrentLM:
         """U(−1/√H, 1/√H) for every parameter, the torch.nn default for recurrent layers."""
         bound = 1.0 / np.sqrt(self.hidden_size)
         return {
-            name: rng.uniform(-bound, bound, size=shape).astype(self.dtype) for name, shape in self._shapes().items()
+            name: rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+            for name, shape in self._shapes().items()
         }
 
     def state_dict(self) -> dict[str, Array]:
@@ -159,7 +168,7 @@ class RecurrentLM:
         return {name: value.copy() for name, value in self.params.items()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Replace every parameter; names and shapes must match exactly (values are cast to the model's dtype)."""
+        """Replace every parameter; names and shapes must match exactly (values are cast to our dtype)."""
         shapes = self._shapes()
         missing = sorted(set(shapes) - set(state))
         unexpected = sorted(set(state) - set(shapes))
@@ -170,7 +179,9 @@ class RecurrentLM:
             )
         loaded = {}
         for name, shape in shapes.items():
-            value = np.array(state[name], dtype=self.dtype)  # np.array copies, so the caller's array stays theirs
+            value = np.array(
+                state[name], dtype=self.dtype
+            )  # np.array copies, so the caller's array stays theirs
             if value.shape != shape:
                 raise CheckpointError(f"{name} has shape {value.shape}, this model needs {shape}")
             loaded[name] = value
@@ -210,7 +221,9 @@ class RecurrentLM:
             state = self.init_state(batch_size)
         parts = (state,) if self.state_parts == 1 else state
         if not isinstance(parts, tuple) or len(parts) != self.state_parts:
-            raise ShapeError(f"{self.describe()} takes a state of {self.state_parts} array(s), e.g. init_state(B)")
+            raise ShapeError(
+                f"{self.describe()} takes a state of {self.state_parts} array(s), e.g. init_state(B)"
+            )
         expected = (self.num_layers, batch_size, self.hidden_size)
         arrays = []
         for part in parts:
@@ -255,7 +268,9 @@ class RecurrentLM:
             caches.append(step_caches)
             top[t] = x
         logits = top @ self.params["out.weight"].T + self.params["out.bias"]
-        return ForwardPass(logits=logits, top_hidden=top, caches=caches, final_state=self._join_state(layer_states))
+        return ForwardPass(
+            logits=logits, top_hidden=top, caches=caches, final_state=self._join_state(layer_states)
+        )
 
     def forward(self, inputs: NDArray[Any], state: State | None = None) -> tuple[Array, State]:
         """Logits (T, B, V) for int inputs (T, B), and the final state to carry into the next call."""
@@ -304,17 +319,25 @@ class RecurrentLM:
         """L = Σ_t mean_b −log softmax(z_t)[y_t] and ∂L/∂z_t = (o_t − onehot(y_t)) / B."""
         tokens = _check_tokens("targets", targets, self.vocab_size)
         if tokens.shape != logits.shape[:2]:
-            raise ShapeError(f"targets have shape {tokens.shape} but inputs have {logits.shape[:2]}; they must match")
-        steps, batch = tokens.shape
+            raise ShapeError(
+                f"targets have shape {tokens.shape} but inputs have {logits.shape[:2]}; they must match"
+            )
+        batch = tokens.shape[1]
         logp = log_softmax(logits)
         picked = np.take_along_axis(logp, tokens[..., None], axis=-1)[..., 0]  # (T, B)
         loss = float(-picked.sum() / batch)
         dlogits = np.exp(logp)
-        np.put_along_axis(dlogits, tokens[..., None], np.take_along_axis(dlogits, tokens[..., None], axis=-1) - 1, -1)
+        np.put_along_axis(
+            dlogits, tokens[..., None], np.take_along_axis(dlogits, tokens[..., None], axis=-1) - 1, -1
+        )
         return loss, dlogits / batch
 
     def loss_and_grads_with_state(
-        self, inputs: NDArray[Any], targets: NDArray[Any], truncate: Truncation = None, state: State | None = None
+        self,
+        inputs: NDArray[Any],
+        targets: NDArray[Any],
+        truncate: Truncation = None,
+        state: State | None = None,
     ) -> tuple[float, dict[str, Array], State]:
         """Like ``loss_and_grads``, starting from ``state`` and also returning the final state.
 
@@ -355,7 +378,9 @@ class RNN(RecurrentLM):
         seed: int = 0,
     ) -> None:
         if nonlinearity not in cells.ACTIVATIONS:
-            raise ConfigError(f"unknown nonlinearity {nonlinearity!r}; options are {sorted(cells.ACTIVATIONS)}")
+            raise ConfigError(
+                f"unknown nonlinearity {nonlinearity!r}; options are {sorted(cells.ACTIVATIONS)}"
+            )
         self.nonlinearity = nonlinearity
         self.activation = cells.ACTIVATIONS[nonlinearity]
         super().__init__(vocab_size, hidden_size, num_layers, dtype, seed)
@@ -407,17 +432,14 @@ class GRU(RecurrentLM):
 
 def build_model(config: ScratchConfig) -> RecurrentLM:
     """A freshly initialised model from its config."""
-    common = {
-        "vocab_size": config.vocab_size,
-        "hidden_size": config.hidden_size,
-        "num_layers": config.num_layers,
-        "dtype": DTYPES.get(config.dtype, config.dtype),
-        "seed": config.seed,
-    }
+    if config.dtype not in DTYPES:
+        raise ConfigError(f"dtype must be one of {sorted(DTYPES)}, got {config.dtype!r}")
+    dtype = DTYPES[config.dtype]
+    size = (config.vocab_size, config.hidden_size, config.num_layers)
     if config.cell == "rnn":
-        return RNN(nonlinearity=config.nonlinearity, **common)
+        return RNN(*size, nonlinearity=config.nonlinearity, dtype=dtype, seed=config.seed)
     if config.cell == "lstm":
-        return LSTM(**common)
+        return LSTM(*size, dtype=dtype, seed=config.seed)
     if config.cell == "gru":
-        return GRU(**common)
+        return GRU(*size, dtype=dtype, seed=config.seed)
     raise ConfigError(f"unknown cell {config.cell!r}; options are ['gru', 'lstm', 'rnn']")
