@@ -30,18 +30,29 @@ def backward_with(model: RecurrentLM, x: np.ndarray, y: np.ndarray) -> object:
 
 @pytest.mark.parametrize("k", [STEPS, STEPS + 1, 100])
 @pytest.mark.parametrize("cell", CELLS)
-def test_truncation_at_or_beyond_length_equals_full(cell: str, k: int) -> None:
-    """With k ≥ T no loss term ever ages out of the window, so truncated BPTT returns full BPTT's gradient.
-
-    The truncated sweep keeps k age buckets apart and sums them at the end, full BPTT sums as it
-    goes: the same terms added in another order, so they agree to the last few bits (1e-14), not
-    necessarily bit for bit.
-    """
+def test_truncation_at_or_beyond_length_equals_full_exactly(cell: str, k: int) -> None:
+    """loss_and_grads(truncate=k) with k ≥ T returns full BPTT's loss and gradients bit for bit."""
     model = make_model(cell, VOCAB, HIDDEN, layers=2, seed=1)
     x, y = tokens(STEPS, BATCH, VOCAB, seed=2)
     loss_full, full = model.loss_and_grads(x, y)
     loss_k, truncated = model.loss_and_grads(x, y, truncate=k)
     assert loss_k == loss_full
+    for name in full:
+        np.testing.assert_array_equal(truncated[name], full[name], err_msg=name)
+
+
+@pytest.mark.parametrize("k", [STEPS, 100])
+@pytest.mark.parametrize("cell", CELLS)
+def test_windowed_sweep_with_k_at_or_beyond_length_equals_full(cell: str, k: int) -> None:
+    """The k-bucket sweep itself, forced with k ≥ T, drops nothing: it equals full BPTT.
+
+    It keeps k age buckets apart and sums them at the end while full BPTT sums as it goes: the
+    same terms added in another order, so they agree to the last bits (1e-14).
+    """
+    model = make_model(cell, VOCAB, HIDDEN, layers=2, seed=1)
+    x, y = tokens(STEPS, BATCH, VOCAB, seed=2)
+    _, full = model.loss_and_grads(x, y)
+    _, truncated = model.loss_and_grads(x, y, truncate=TruncatedBPTT(k))
     for name in full:
         np.testing.assert_allclose(truncated[name], full[name], rtol=1e-14, atol=1e-15, err_msg=name)
 

@@ -195,7 +195,10 @@ def resolve_truncation(truncate: Truncation, length: int) -> BackwardPolicy:
     if isinstance(truncate, RandomTruncation):
         return truncate.draw(length)
     if isinstance(truncate, int | np.integer) and not isinstance(truncate, bool):
-        return TruncatedBPTT(int(truncate))
+        policy = TruncatedBPTT(int(truncate))
+        # With k ≥ T no loss term can age out of the window: the sweep is full BPTT, done in O(T)
+        # instead of O(T·k) and with full BPTT's summation order, so the results are identical.
+        return FullBPTT() if policy.k >= length else policy
     if isinstance(truncate, CutPattern) and truncate.cuts.shape != (length,):
         raise ShapeError(
             f"a CutPattern for a sequence of {length} steps needs cuts of shape ({length},), "
