@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,12 @@ def register(subparsers: Any) -> None:
 def _load(args: argparse.Namespace, path: Path) -> Any:
     corpus = load_corpus(path, kind=args.kind, encoding=args.encoding, simplified=args.simplified)
     if args.clean and isinstance(corpus, PoemCorpus):
-        corpus = corpus.clean()
+        corpus, report = corpus.clean_with_report()
+        print(
+            f"cleaned: kept {report.n_kept:,} of {report.n_in:,} poems "
+            f"({report.n_broken:,} empty or broken, {report.n_duplicates:,} duplicates)",
+            file=sys.stderr,
+        )
     return corpus
 
 

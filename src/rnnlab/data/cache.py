@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from rnnlab.errors import DataError
 
 CACHE_FORMAT = "rnnlab.token-cache"
 CACHE_VERSION = 1
-_COPY_ITEMS = 1 << 22  # ids copied per step when turning the raw file into .npy
+_COPY_BYTES = 1 << 24  # bytes copied per step when turning the raw id file into .npy
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ def iter_file_tokens(
     encoding: str = "utf-8",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: bool = False,
-) -> Iterator[list[str]]:
-    """Tokens of the files, concatenated in order, one list per decoded chunk (never the whole text)."""
+) -> Iterator[Sequence[str]]:
+    """Tokens of the files, concatenated in order, one sequence per decoded chunk (never the whole text)."""
     files = _as_paths(paths)
     tokenizer = tokenizer or CharTokenizer()
     total = sum(p.stat().st_size for p in files if p.is_file())
@@ -80,7 +81,8 @@ def iter_file_tokens(
 
             def pieces(path: Path = path) -> Iterator[str]:
                 for piece in iter_text_chunks(path, encoding, chunk_bytes):
-                    bar.update(len(piece.encode(encoding, errors="replace")))
+                    if progress:  # re-encoding only to count bytes: skip it when no bar is shown
+                        bar.update(len(piece.encode(encoding, errors="replace")))
                     yield piece
 
             yield from tokenizer.tokenize_stream(pieces())
@@ -127,7 +129,8 @@ def cache_key(
 
 
 def _dtype_for(vocab: Vocab) -> np.dtype[Any]:
-    return np.dtype(np.uint16) if len(vocab) <= 1 << 16 else np.dtype(np.int32)
+    # Explicit little-endian, so the raw bytes written by tofile match the header on every machine.
+    return np.dtype("<u2") if len(vocab) <= 1 << 16 else np.dtype("<i4")
 
 
 def _open_existing(npy: Path, meta_path: Path, key: str) -> TokenCache | None:
@@ -176,12 +179,12 @@ def token_cache(
         n_tokens = raw.stat().st_size // dtype.itemsize
         if n_tokens == 0:
             raise DataError(f"{', '.join(map(str, files))}: no tokens; pass a non-empty text")
-        source = np.memmap(raw, dtype=dtype, mode="r", shape=(n_tokens,))
-        target = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=dtype, shape=(n_tokens,))
-        for start in range(0, n_tokens, _COPY_ITEMS):
-            target[start : start + _COPY_ITEMS] = source[start : start + _COPY_ITEMS]
-        target.flush()
-        del source, target  # close the maps before renaming/removing (Windows needs this)
+        # Prepend the .npy header to the raw ids by streaming file to file: no memory map, so neither
+        # anonymous memory nor mapped page cache grows with the corpus.
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n_tokens,)}
+        with tmp_npy.open("wb") as out, raw.open("rb") as src:
+            np.lib.format.write_array_header_1_0(out, header)
+            shutil.copyfileobj(src, out, _COPY_BYTES)
         meta = {
             "format": CACHE_FORMAT,
             "version": CACHE_VERSION,

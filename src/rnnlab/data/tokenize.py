@@ -15,7 +15,7 @@ uses to tell one tokenization from another.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -36,8 +36,8 @@ class Tokenizer(Protocol):
         """Join tokens back into text (exact for characters, space-joined for words)."""
         ...
 
-    def tokenize_stream(self, pieces: Iterable[str]) -> Iterator[list[str]]:
-        """Tokens of the concatenation of ``pieces``, one list per piece, never splitting a token."""
+    def tokenize_stream(self, pieces: Iterable[str]) -> Iterator[Sequence[str]]:
+        """Tokens of the concatenation of ``pieces``, one sequence per piece, never splitting a token."""
         ...
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,10 +65,14 @@ class CharTokenizer:
         """The characters joined without separators."""
         return "".join(tokens)
 
-    def tokenize_stream(self, pieces: Iterable[str]) -> Iterator[list[str]]:
-        """Characters piece by piece: a character never spans two decoded pieces, so no carry-over."""
+    def tokenize_stream(self, pieces: Iterable[str]) -> Iterator[Sequence[str]]:
+        """Characters piece by piece: a character never spans two decoded pieces, so no carry-over.
+
+        With whitespace kept, the piece itself is yielded: a ``str`` is already a sequence of its
+        characters, and skipping ``list(piece)`` saves one Python object per character.
+        """
         for piece in pieces:
-            yield self.tokenize(piece)
+            yield piece if self.keep_whitespace else self.tokenize(piece)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"type": "char", "keep_whitespace": ...}``."""
@@ -109,7 +113,7 @@ class WordTokenizer:
         """Tokens joined by single spaces (the original spacing is not recoverable)."""
         return " ".join(tokens)
 
-    def tokenize_stream(self, pieces: Iterable[str]) -> Iterator[list[str]]:
+    def tokenize_stream(self, pieces: Iterable[str]) -> Iterator[Sequence[str]]:
         """Matches over the concatenated pieces, cutting each piece at its last whitespace.
 
         A word may straddle two pieces, so the text after a piece's last whitespace is held back and
