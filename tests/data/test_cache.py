@@ -70,3 +70,14 @@ def test_empty_file_cannot_be_cached(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no tokens"):
         token_cache(path, Vocab.build("a"), cache_dir=tmp_path / "cache", progress=False)
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_cache_split_is_three_contiguous_views(tmp_path: Path) -> None:
+    """split() returns consecutive slices covering every id once, sized by the fractions, sharing memory."""
+    path = tmp_path / "a.txt"
+    path.write_text("abcdefghij" * 100, encoding="utf-8")
+    cache = token_cache(path, Vocab.build("abcdefghij"), cache_dir=tmp_path, progress=False)
+    train, valid, test = cache.split((0.8, 0.1, 0.1))
+    assert (len(train), len(valid), len(test)) == (800, 100, 100)
+    np.testing.assert_array_equal(np.concatenate([train, valid, test]), np.asarray(cache.ids))
+    assert np.shares_memory(train, cache.ids)

@@ -36,7 +36,7 @@ from rnnlab.data.paths import cache_dir as default_cache_dir
 from rnnlab.data.textio import DEFAULT_CHUNK_BYTES, hash_files, iter_text_chunks
 from rnnlab.data.tokenize import CharTokenizer, Tokenizer
 from rnnlab.data.vocab import SpecialTokens, Vocab
-from rnnlab.errors import DataError
+from rnnlab.errors import ConfigError, DataError
 
 CACHE_FORMAT = "rnnlab.token-cache"
 CACHE_VERSION = 1
@@ -54,6 +54,23 @@ class TokenCache:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    def split(
+        self, fractions: Sequence[float] = (0.9, 0.05, 0.05)
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Train, validation and test as three contiguous slices of ``ids`` (views: nothing is copied).
+
+        This is the token-level counterpart of ``TextCorpus.split``'s byte ranges: no sequence drawn
+        from one slice can contain tokens of another.
+        """
+        if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:
+            raise ConfigError(
+                f"split fractions must be three non-negative numbers summing to 1, got {tuple(fractions)}"
+            )
+        n = len(self)
+        a = round(fractions[0] * n)
+        b = max(a, round((fractions[0] + fractions[1]) * n))
+        return self.ids[:a], self.ids[a:b], self.ids[b:]
 
 
 def _as_paths(paths: str | Path | Sequence[str | Path]) -> list[Path]:
