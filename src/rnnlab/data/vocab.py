@@ -12,6 +12,7 @@ the reserved roles, the token list and each token's count, so ``Vocab.load(path)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -329,7 +330,5 @@ class Vocab:
 
     def fingerprint(self) -> str:
         """A short hash of the token list and reserved roles (identifies the id mapping, not the counts)."""
-        import hashlib
-
         doc = json.dumps({"specials": asdict(self.specials), "tokens": self._itos}, ensure_ascii=False)
         return hashlib.sha256(doc.encode("utf-8")).hexdigest()[:16]
