@@ -6,12 +6,12 @@ import itertools
 
 import numpy as np
 import pytest
-from scratch_helpers import CELLS, make_model, tokens
 
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.scratch import CutPattern, FullBPTT, RandomTruncation, TruncatedBPTT
 from rnnlab.scratch.gradcheck import relative_error
 from rnnlab.scratch.model import RecurrentLM
+from tests.scratch.scratch_helpers import CELLS, make_model, tokens
 
 STEPS, BATCH, VOCAB, HIDDEN = 6, 2, 4, 3
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scratch_helpers import CELLS, make_model, tokens
 
 from rnnlab.errors import ConfigError
 from rnnlab.scratch import CutPattern, FullBPTT, TruncatedBPTT
@@ -15,6 +14,7 @@ from rnnlab.scratch.gradcheck import (
     relative_error,
     step_gradients,
 )
+from tests.scratch.scratch_helpers import CELLS, make_model, tokens
 
 STEPS, BATCH, VOCAB, HIDDEN = 5, 2, 4, 3
 TOLERANCE = 1e-6

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from scratch_helpers import make_model, tokens
 
 from rnnlab.errors import CheckpointError, ConfigError, DataError, ShapeError
 from rnnlab.scratch import GRU, LSTM, RNN, ScratchConfig, build_model
+from tests.scratch.scratch_helpers import make_model, tokens
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from scratch_helpers import CELLS, make_model, tokens, torch_grads, torch_twin
 
 from rnnlab.scratch.gradcheck import relative_error
+from tests.scratch.scratch_helpers import CELLS, make_model, tokens, torch_grads, torch_twin
 
 STEPS, BATCH, VOCAB, HIDDEN = 7, 3, 6, 5
 
