@@ -39,7 +39,9 @@ def timer(fn: Callable[[], object], device: torch.device) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
     parser.add_argument("--steps", type=int, default=124, help="sequence length T")
     parser.add_argument("--batch", type=int, default=64, help="batch size B")

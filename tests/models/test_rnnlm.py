@@ -12,7 +12,7 @@ from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-@pytest.mark.parametrize("inputs", ["embedding", "one-hot"])
+@pytest.mark.parametrize("inputs", ["embedding", "onehot"])
 def test_logits_and_state_shapes(cell: str, inputs: str) -> None:
     """ids (T, B) give logits (T, B, V) and a state that feeds the next call."""
     model = RNNLM(RNNLMConfig(vocab_size=11, cell=cell, input=inputs, embed_size=6, hidden_size=8))
@@ -21,6 +21,7 @@ def test_logits_and_state_shapes(cell: str, inputs: str) -> None:
     assert logits.shape == (5, 3, 11)
     logits2, _ = model(ids, state)
     assert logits2.shape == (5, 3, 11)
+    assert model.double()(ids)[0].dtype == torch.float64  # the input follows the model's dtype
 
 
 def test_tied_weights_share_one_matrix_and_project_when_sizes_differ() -> None:

