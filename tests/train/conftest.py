@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _tiny import write_tiny_corpus
+
+from tests.train._tiny import write_tiny_corpus
 
 
 @pytest.fixture

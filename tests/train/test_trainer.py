@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from _tiny import TINY_MODEL
 from safetensors.torch import load_file
 from torch import Tensor
 
@@ -26,6 +25,7 @@ from rnnlab.train.batches import RandomLengthStreams, evaluation_batches, traini
 from rnnlab.train.corpus import load_lm_corpus
 from rnnlab.train.metrics import read_metrics
 from rnnlab.train.objective import LanguageModelObjective
+from tests.train._tiny import TINY_MODEL
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 FAST = {"batch_size": 4, "bptt": 12, "log_every": 5, "device": "cpu", "warmup_steps": 2}

@@ -111,7 +111,7 @@ def register(subparsers: Any) -> None:
         help=f"share embedding and output weights (default {m['tie_weights']})",
     )
     model.add_argument(
-        "--input", choices=("embedding", "one-hot"), help=f"input encoding (default {m['input']})"
+        "--input", choices=("embedding", "onehot"), help=f"input encoding (default {m['input']})"
     )
     model.add_argument(
         "--impl",

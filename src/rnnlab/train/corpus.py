@@ -1,94 +1,30 @@
-"""The corpus a language model is trained on: lines of text → a character vocabulary and id arrays.
+"""What a language-model run trains on: a corpus file → lines, a held-out split, a vocabulary, id arrays.
 
-This is the one place the trainer reads data. It is a deliberately small stand-in until
-``rnnlab.data`` (tokenizers, ``Vocab``, ``load_corpus``, deterministic splits) lands; switching
-means replacing :func:`load_lm_corpus` and :class:`CharVocab` here and nothing else.
+Reading goes through :func:`rnnlab.data.load_corpus`, so every input the data pipeline knows works
+here: plain text (one sequence per non-blank line), one poem per line, chinese-poetry JSON/JSONL,
+``tang.npz`` and directories of them. Each line (or poem) becomes one sequence of token ids
+without special tokens; the samplers add ``<bos>``/``<eos>``/padding.
 
-A corpus is a list of *lines* (a poem per line, or a line of prose). Each line becomes one
-sequence of character ids without special tokens; the samplers add ``<bos>``/``<eos>``/padding.
-The held-out split is chosen by a hash of each line, so it does not depend on the line order and
-is the same for every run and every model trained on the same file.
+The held-out split is chosen by a hash of each line's text (:func:`rnnlab.data.corpus.hash_unit`),
+so it depends neither on the line order nor on the model: the n-gram baselines of ``rnnlab eval``
+call :func:`split_lines` and see exactly the lines a neural run was validated on.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import zlib
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from rnnlab.errors import CheckpointError, DataError
+from rnnlab.data.corpus import PoemCorpus, hash_unit, load_corpus
+from rnnlab.data.vocab import Vocab
+from rnnlab.errors import DataError
 
-SPECIALS: tuple[str, ...] = ("<unk>", "<pad>", "<bos>", "<eos>")
-VOCAB_FORMAT = "rnnlab-char-vocab"
 IdArray = npt.NDArray[np.int64]
-
-
-class CharVocab:
-    """Characters ↔ ids, the reserved tokens ``<unk> <pad> <bos> <eos>`` first (ids 0–3)."""
-
-    def __init__(self, tokens: Sequence[str]) -> None:
-        if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
-            raise CheckpointError(f"a vocabulary must start with {list(SPECIALS)}, got {list(tokens[:4])}")
-        self.tokens = list(tokens)
-        self._ids = {t: i for i, t in enumerate(self.tokens)}
-        if len(self._ids) != len(self.tokens):
-            raise CheckpointError("the vocabulary lists a token twice; rebuild it from the corpus")
-
-    unk_id, pad_id, bos_id, eos_id = 0, 1, 2, 3
-
-    @classmethod
-    def build(cls, lines: Iterable[str]) -> CharVocab:
-        """Every character of ``lines``, most frequent first (ties by code point), after the specials."""
-        counts = Counter(ch for line in lines for ch in line)
-        ordered = sorted(counts, key=lambda ch: (-counts[ch], ch))
-        return cls([*SPECIALS, *ordered])
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def encode(self, text: str) -> IdArray:
-        """Character ids of ``text``; unseen characters map to ``<unk>``."""
-        return np.fromiter((self._ids.get(ch, self.unk_id) for ch in text), dtype=np.int64, count=len(text))
-
-    def decode(self, ids: Iterable[int]) -> str:
-        return "".join(self.tokens[i] for i in ids)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"format": VOCAB_FORMAT, "tokens": self.tokens}
-
-    @classmethod
-    def from_dict(cls, data: Any, source: str = "<dict>") -> CharVocab:
-        if not isinstance(data, dict) or data.get("format") != VOCAB_FORMAT or "tokens" not in data:
-            raise CheckpointError(
-                f"{source}: not a vocabulary written by rnnlab train; use the run's vocab.json"
-            )
-        return cls(data["tokens"])
-
-    def save(self, path: Path) -> None:
-        """Write ``vocab.json`` atomically (temporary file + rename)."""
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path) -> CharVocab:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise CheckpointError(f"{path} is missing; a run folder keeps its vocabulary there") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise CheckpointError(
-                f"{path} is corrupt ({err}); restore it from the run it came from"
-            ) from None
-        return cls.from_dict(data, source=str(path))
+SPLIT_SALT = "rnnlab-lm-valid"
 
 
 @dataclass
@@ -97,7 +33,7 @@ class LMCorpus:
 
     train: list[IdArray]
     valid: list[IdArray]
-    vocab: CharVocab
+    vocab: Vocab
 
     @property
     def n_train_tokens(self) -> int:
@@ -105,17 +41,12 @@ class LMCorpus:
 
 
 def read_lines(path: str | Path) -> list[str]:
-    """Non-blank lines of a UTF-8 text file, stripped."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(
-            f"{path}: no such file; pass --data with a UTF-8 text file (one poem or line a line)"
-        ) from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path} is not UTF-8 text ({err}); convert it, e.g. iconv -t UTF-8") from None
-    lines = [line.strip() for line in text.splitlines()]
+    """The sequences of a corpus: poem texts for poem corpora, non-blank stripped lines for plain text."""
+    corpus = load_corpus(path)
+    if isinstance(corpus, PoemCorpus):
+        lines = corpus.texts()
+    else:
+        lines = [line.strip() for line in corpus.text.splitlines()]
     lines = [line for line in lines if line]
     if not lines:
         raise DataError(f"{path} holds no text; give a file with at least two non-blank lines")
@@ -123,8 +54,8 @@ def read_lines(path: str | Path) -> list[str]:
 
 
 def is_held_out(line: str, valid_fraction: float) -> bool:
-    """Whether ``line`` belongs to the held-out split: CRC-32 of its text, scaled to [0, 1)."""
-    return zlib.crc32(line.encode("utf-8")) / 2**32 < valid_fraction
+    """Whether ``line`` belongs to the held-out split (a hash of its text below ``valid_fraction``)."""
+    return hash_unit(line, SPLIT_SALT) < valid_fraction
 
 
 def split_lines(lines: Sequence[str], valid_fraction: float) -> tuple[list[str], list[str]]:
@@ -142,15 +73,29 @@ def split_lines(lines: Sequence[str], valid_fraction: float) -> tuple[list[str],
     return train, valid
 
 
+def build_vocab(lines: Sequence[str], min_freq: int = 1) -> Vocab:
+    """A character vocabulary of ``lines`` with the reserved ``<unk> <pad> <bos> <eos>`` first."""
+    return Vocab.build((ch for line in lines for ch in line), min_freq=min_freq)
+
+
+def encode(vocab: Vocab, line: str) -> IdArray:
+    """Character ids of ``line``; characters outside the vocabulary become ``<unk>``."""
+    return np.asarray(vocab.encode(line), dtype=np.int64)
+
+
+def decode(vocab: Vocab, ids: Sequence[int] | IdArray) -> str:
+    return "".join(vocab.to_tokens([int(i) for i in ids]))
+
+
 def load_lm_corpus(
-    path: str | Path, valid_fraction: float = 0.05, vocab: CharVocab | None = None
+    path: str | Path, valid_fraction: float = 0.05, vocab: Vocab | None = None, min_freq: int = 1
 ) -> LMCorpus:
     """Read ``path``, split it, build (or reuse) the vocabulary and encode both splits."""
     train, valid = split_lines(read_lines(path), valid_fraction)
-    vocab = vocab or CharVocab.build(train)
-    return LMCorpus([vocab.encode(s) for s in train], [vocab.encode(s) for s in valid], vocab)
+    vocab = vocab or build_vocab(train, min_freq)
+    return LMCorpus([encode(vocab, s) for s in train], [encode(vocab, s) for s in valid], vocab)
 
 
-def encode_all(path: str | Path, vocab: CharVocab) -> list[IdArray]:
+def encode_all(path: str | Path, vocab: Vocab) -> list[IdArray]:
     """Every line of ``path`` as ids under an existing vocabulary (evaluation on a separate file)."""
-    return [vocab.encode(s) for s in read_lines(path)]
+    return [encode(vocab, s) for s in read_lines(path)]

@@ -19,12 +19,13 @@ from typing import Any
 
 import torch
 
+from rnnlab.data.vocab import Vocab
 from rnnlab.errors import CheckpointError, ConfigError
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 from rnnlab.train import checkpoint as ckpt
 from rnnlab.train.batches import evaluation_batches, training_batches
 from rnnlab.train.config import TrainConfig
-from rnnlab.train.corpus import CharVocab, IdArray, encode_all, load_lm_corpus, read_lines, split_lines
+from rnnlab.train.corpus import IdArray, encode, encode_all, load_lm_corpus, read_lines, split_lines
 from rnnlab.train.metrics import bits_per_token, perplexity, read_metrics
 from rnnlab.train.objective import LanguageModelObjective
 from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate, resolve_device
@@ -109,7 +110,7 @@ def _resume(
             f"only {sorted(RESUMABLE_OVERRIDES)} may change — start a new run for other settings"
         )
     train_config = TrainConfig.from_dict({**config["train"], **overrides})
-    vocab = CharVocab.load(run.vocab)
+    vocab = Vocab.load(run.vocab)
     path = data if data is not None else config["data"]["path"]
     corpus = load_lm_corpus(path, config["data"]["valid_fraction"], vocab=vocab)
     model = RNNLM(RNNLMConfig.from_dict(config["model"]))
@@ -128,7 +129,7 @@ def _trainer(
     config: TrainConfig,
     train: list[IdArray],
     valid: list[IdArray],
-    vocab: CharVocab,
+    vocab: Vocab,
     run: ckpt.RunDir,
     callbacks: Sequence[Callback],
     progress: bool,
@@ -151,7 +152,7 @@ def _trainer(
 WEIGHTS: tuple[str, ...] = ("final", "best", "latest")
 
 
-def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, CharVocab, dict[str, Any]]:
+def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, Vocab, dict[str, Any]]:
     """The trained model (in eval mode), its vocabulary and its config.json, from a run folder.
 
     ``weights``: "final" (``model.safetensors``; falls back to the latest checkpoint when the run
@@ -162,7 +163,7 @@ def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, CharVo
     run = ckpt.RunDir(run_dir)
     config = run.read_config()
     model = RNNLM(RNNLMConfig.from_dict(config["model"]))
-    vocab = CharVocab.load(run.vocab)
+    vocab = Vocab.load(run.vocab)
     if weights == "final" and run.model.is_file():
         ckpt.load_weights(model, run.model)
     else:
@@ -196,7 +197,7 @@ class EvalRow:
 
 
 def eval_sequences(
-    run_config: dict[str, Any], vocab: CharVocab, data: str | Path | None, split: str
+    run_config: dict[str, Any], vocab: Vocab, data: str | Path | None, split: str
 ) -> tuple[list[IdArray], str]:
     """The lines to evaluate on and a label: the run's held-out split of its own data, or a whole file.
 
@@ -212,7 +213,7 @@ def eval_sequences(
     if split == "all":
         return encode_all(path, vocab), f"{path} (all lines)"
     _, valid = split_lines(read_lines(path), run_config["data"]["valid_fraction"])
-    return [vocab.encode(s) for s in valid], f"{path} (held-out {run_config['data']['valid_fraction']:.0%})"
+    return [encode(vocab, s) for s in valid], f"{path} (held-out {run_config['data']['valid_fraction']:.0%})"
 
 
 def evaluate_run(
