@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pypinyin import Style, lazy_pinyin
-
 _GROUPS: dict[str, tuple[str, ...]] = {
     "麻": ("a", "ia", "ua"),
     "波": ("o", "uo"),
@@ -47,6 +45,9 @@ def rhyme_group(char: str) -> str | None:
     """The rhyme (one of RHYME_GROUPS) of a single Chinese character, or None if it has no reading."""
     if len(char) != 1:
         return None
+    # pypinyin loads large dictionaries on import; only rhyming poems need it.
+    from pypinyin import Style, lazy_pinyin
+
     syllable = lazy_pinyin(char)[0]
     final = lazy_pinyin(char, style=Style.FINALS)[0]
     if syllable in _APICAL:

@@ -80,6 +80,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 def atomic_write_json(path: Path, data: Any) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
@@ -157,16 +158,27 @@ def load_tensors(path: Path, expected_sha: str | None = None) -> dict[str, Tenso
         ) from None
 
 
-def load_weights(model: nn.Module, path: Path, expected_sha: str | None = None) -> None:
-    """Load weights into ``model``, checking names, shapes and dtypes first; mismatches name the file."""
+def load_weights(
+    model: nn.Module, path: Path, expected_sha: str | None = None, *, upcast: bool = False
+) -> None:
+    """Load weights into ``model``, checking names, shapes and dtypes first; mismatches name the file.
+
+    ``upcast=True`` also accepts half-precision floats for float32 tensors (the bundled pretrained
+    model is stored in float16 to stay small) and widens them on load.
+    """
     tensors = load_tensors(path, expected_sha)
     expected = model_tensors(model)
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
+
+    def dtype_ok(stored: torch.dtype, wanted: torch.dtype) -> bool:
+        widened = upcast and wanted == torch.float32 and stored in (torch.float16, torch.bfloat16)
+        return stored == wanted or widened
+
     wrong = [
         f"{k}: file {tuple(tensors[k].shape)} {tensors[k].dtype}, model {tuple(v.shape)} {v.dtype}"
         for k, v in expected.items()
-        if k in tensors and (tensors[k].shape != v.shape or tensors[k].dtype != v.dtype)
+        if k in tensors and (tensors[k].shape != v.shape or not dtype_ok(tensors[k].dtype, v.dtype))
     ]
     if missing or unexpected or wrong:
         raise CheckpointError(

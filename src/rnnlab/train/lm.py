@@ -165,7 +165,7 @@ def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, Vocab,
     model = RNNLM(RNNLMConfig.from_dict(config["model"]))
     vocab = Vocab.load(run.vocab)
     if weights == "final" and run.model.is_file():
-        ckpt.load_weights(model, run.model)
+        ckpt.load_weights(model, run.model, upcast=True)
     else:
         folder = ckpt.find_checkpoint(run.best if weights == "best" else run.latest)
         if not (folder / ckpt.STATE_FILE).is_file():

@@ -5,11 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed, safe on servers and in tests
-import matplotlib.pyplot as plt
-
 from rnnlab.errors import DataError
 from rnnlab.train.checkpoint import RunDir
 from rnnlab.train.metrics import read_metrics
@@ -26,6 +21,12 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if not run.metrics.is_file():
         raise DataError(f"{run.metrics} does not exist; plot a folder written by `rnnlab train`")
     records = read_metrics(run.metrics)
+    # Imported here so that loading a model (e.g. `rnnlab poem`) does not pay for matplotlib.
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed, safe on servers and in tests
+    import matplotlib.pyplot as plt
+
     if not any(r.get("kind") in ("train", "valid") for r in records):
         raise DataError(f"{run.metrics} has no training records yet; train for at least log_every steps")
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
