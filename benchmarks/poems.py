@@ -26,17 +26,17 @@ from pathlib import Path
 import torch
 
 from rnnlab.generate import DecodeConfig, RepetitionPenalty, sample
-from rnnlab.generate.poems import COMMA, PERIOD, PoemForm, PoemRequest
+from rnnlab.generate.poems import COMMA, PERIOD, PoemForm, PoemRequest, is_hanzi
 from rnnlab.poet import Poet
 from rnnlab.train.corpus import read_lines, split_lines
 
 
 def first_lines(poems: Iterable[str], count: int, poet: Poet) -> list[str]:
-    """The first line of each held-out poem that has a 5- or 7-character one the model can read."""
+    """First lines of held-out poems: 5 or 7 Chinese characters the model knows (no □ placeholders)."""
     out = []
     for poem in poems:
         line = poem.split(COMMA)[0]
-        if len(line) in (5, 7) and all(c in poet.vocab for c in line) and line not in out:
+        if len(line) in (5, 7) and all(is_hanzi(c) and c in poet.vocab for c in line) and line not in out:
             out.append(line)
         if len(out) == count:
             break
