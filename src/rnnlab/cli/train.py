@@ -53,14 +53,20 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "train",
         help="train a character language model (RNN/GRU/LSTM) into a run folder",
-        description="Train a character-level RNN/GRU/LSTM language model on a text file (one poem or "
-        "line a line); writes runs/NAME/ with config, vocabulary, metrics, checkpoints and final weights.",
+        description="Train a character-level RNN/GRU/LSTM language model on a corpus (text, poems, "
+        "chinese-poetry JSON, tang.npz); writes runs/NAME/ with config, vocabulary, metrics, "
+        "checkpoints and final weights.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EPILOG,
     )
     d, m, o = TrainConfig(), _model_defaults(), p.add_argument_group
     data = o("data")
-    data.add_argument("--data", metavar="PATH", help="UTF-8 text file, one poem (or line) a line")
+    data.add_argument(
+        "--data",
+        metavar="PATH",
+        help="corpus: UTF-8 text (a sequence per line), one poem a line, chinese-poetry "
+        ".json/.jsonl, tang.npz, or a directory of them",
+    )
     data.add_argument(
         "--valid-fraction",
         type=float,
