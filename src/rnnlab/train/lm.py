@@ -254,7 +254,7 @@ def training_seconds(run_dir: str | Path) -> float:
 def format_table(rows: Sequence[EvalRow], title: str = "") -> str:
     """Fixed-width comparison table; the last line is ``perplexity X`` for the first row."""
     header = (
-        f"{'model':<24} {'kind':<10} {'params':>10} {'tokens':>9} {'perplexity':>11} "
+        f"{'model':<24} {'kind':<10} {'params':>11} {'tokens':>9} {'perplexity':>11} "
         f"{'bits/char':>9} {'train':>8}"
     )
     lines = [title] if title else []
@@ -262,7 +262,7 @@ def format_table(rows: Sequence[EvalRow], title: str = "") -> str:
     for r in rows:
         t = "-" if not math.isfinite(r.train_seconds) else f"{r.train_seconds / 60:.1f}m"
         lines.append(
-            f"{r.name[:24]:<24} {r.kind[:10]:<10} {r.parameters:>10,} {r.tokens:>9,} {r.perplexity:>11.2f} "
+            f"{r.name[:24]:<24} {r.kind[:10]:<10} {r.parameters:>11,} {r.tokens:>9,} {r.perplexity:>11.2f} "
             f"{r.bits_per_char:>9.3f} {t:>8}"
         )
     if rows:
