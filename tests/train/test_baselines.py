@@ -83,14 +83,23 @@ def test_uniform_models_have_perplexity_equal_to_vocabulary_size(tiny_run: Path)
     assert rows[0].perplexity == pytest.approx(len(vocab), rel=1e-5)
 
 
-def test_eval_cli_prints_ngram_rows_beside_the_run(tiny_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_cli_prints_ngram_rows_beside_the_run(
+    tiny_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`rnnlab eval RUN --ngram 2 --smoothing kn,add-k --add-k 1,0.1` prints the run then 2 kn rows and
     4 add-k rows (parameters = stored n-grams > 0), and ends with the run's perplexity."""
     assert main(["eval", str(tiny_run), "--device", "cpu", "--ngram", "2", "--smoothing", "kn,add-k",
                  "--add-k", "1,0.1"]) == 0  # fmt: skip
     lines = capsys.readouterr().out.strip().splitlines()
     names = [line[:24].strip() for line in lines if line[25:35].strip() == "ngram"]
-    assert names == ["1-gram kn", "2-gram kn", "1-gram add-1", "2-gram add-1", "1-gram add-0.1", "2-gram add-0.1"]
+    assert names == [
+        "1-gram kn",
+        "2-gram kn",
+        "1-gram add-1",
+        "2-gram add-1",
+        "1-gram add-0.1",
+        "2-gram add-0.1",
+    ]
     run_row = next(line for line in lines if line.startswith("run "))
     assert lines[-1] == f"perplexity {float(run_row.split()[4]):.2f}"
     params = [int(line[35:47].replace(",", "")) for line in lines if line[25:35].strip() == "ngram"]
@@ -109,7 +118,7 @@ def test_eval_cli_prints_ngram_rows_beside_the_run(tiny_run: Path, capsys: pytes
 def test_bad_ngram_options_are_refused(
     tiny_run: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Out-of-range orders, unknown smoothings, k ≤ 0 and unparsable lists exit 2 with a message naming them."""
+    """Out-of-range orders, unknown smoothings, k ≤ 0 and unparsable lists exit 2 naming the problem."""
     assert main(["eval", str(tiny_run), "--device", "cpu", *flags]) == 2
     assert message in capsys.readouterr().err
 

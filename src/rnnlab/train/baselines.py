@@ -40,9 +40,7 @@ def ngram_name(n: int, smoothing: str, k: float) -> str:
     return f"{n}-gram add-{k:g}" if smoothing == "add-k" else f"{n}-gram {smoothing}"
 
 
-def fit_ngram(
-    train: Sequence[IdArray], vocab: Vocab, n: int, smoothing: str, k: float = 1.0
-) -> NGramLM:
+def fit_ngram(train: Sequence[IdArray], vocab: Vocab, n: int, smoothing: str, k: float = 1.0) -> NGramLM:
     """An n-gram model over the run's vocabulary, with its ``<bos>``/``<eos>``, fitted on ``train``."""
     config = NGramConfig(n=n, smoothing=smoothing, k=k)
     return NGramLM(config, len(vocab), bos_id=vocab.bos_id, eos_id=vocab.eos_id).fit(train)

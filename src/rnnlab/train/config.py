@@ -8,9 +8,10 @@ budgets and stopping rules, and the backend (device, precision, compilation).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw")
@@ -122,11 +123,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ConfigError(f"unknown training option(s) {unknown}; valid options are {sorted(known)}")
-        return cls(**data)
+        return from_dict_strict(cls, data, "training option")
 
 
 def _positive_int(name: str, value: Any) -> None:
