@@ -80,6 +80,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 def atomic_write_json(path: Path, data: Any) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
