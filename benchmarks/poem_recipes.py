@@ -1,6 +1,6 @@
 """Our default poem recipe against the PyTorch-tutorial recipe: same data, machine and wall-clock budget.
 
-    PYTHONPATH=src python benchmarks/poem_recipes.py --data ../shared/data/tang/sample-2k.txt --minutes 10 --threads 1
+    PYTHONPATH=src python benchmarks/poem_recipes.py --data ../shared/data/tang/sample-2k.txt --minutes 10
 
 Both recipes train at the same time, each as its own `rnnlab train` process limited to
 ``--threads`` CPU threads, for ``--minutes`` of wall-clock time, on the same split. Then both are
