@@ -269,6 +269,13 @@ def training_seconds(run_dir: str | Path) -> float:
     return max(times) if times else math.nan
 
 
+def _duration(seconds: float) -> str:
+    """``-`` when unknown, seconds below a minute (n-gram fits), minutes above."""
+    if not math.isfinite(seconds):
+        return "-"
+    return f"{seconds:.1f}s" if seconds < 60 else f"{seconds / 60:.1f}m"
+
+
 def format_table(rows: Sequence[EvalRow], title: str = "") -> str:
     """Fixed-width comparison table; the last line is ``perplexity X`` for the first row."""
     header = (
@@ -278,7 +285,7 @@ def format_table(rows: Sequence[EvalRow], title: str = "") -> str:
     lines = [title] if title else []
     lines += [header, "-" * len(header)]
     for r in rows:
-        t = "-" if not math.isfinite(r.train_seconds) else f"{r.train_seconds / 60:.1f}m"
+        t = _duration(r.train_seconds)
         lines.append(
             f"{r.name[:24]:<24} {r.kind[:10]:<10} {r.parameters:>11,} {r.tokens:>9,} {r.perplexity:>11.2f} "
             f"{r.bits_per_char:>9.3f} {t:>8}"
