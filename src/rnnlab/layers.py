@@ -36,6 +36,7 @@ from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.cells import NONLINEARITIES
+from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.recurrence import CellKind, ScanExtras, scan
 
@@ -122,13 +123,7 @@ class RecurrentConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecurrentConfig:
         """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown recurrent-layer option(s) {unknown}; valid options are {sorted(known)}"
-            )
-        return cls(**data)
+        return from_dict_strict(cls, data, "recurrent-layer option")
 
 
 def detach_state(state: State) -> State:

@@ -101,5 +101,5 @@ def test_config_round_trips_through_json() -> None:
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(rebuilt.state_dict()[name], value)
     assert rebuilt.dtype == np.float32
-    with pytest.raises(ConfigError, match="unknown scratch config keys"):
+    with pytest.raises(ConfigError, match="unknown scratch config key"):
         ScratchConfig.from_json('{"cell": "rnn", "vocab_size": 3, "hidden_size": 2, "colour": "red"}')

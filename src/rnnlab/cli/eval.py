@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rnnlab.errors import ConfigError
+from rnnlab.models.ngram import MAX_ORDER, SMOOTHINGS
+from rnnlab.train.baselines import ngram_rows
 from rnnlab.train.lm import WEIGHTS, evaluate_run, format_table
 
 EPILOG = """examples:
   rnnlab eval runs/lstm --data poems.txt               # held-out split of the training file
   rnnlab eval runs/lstm runs/gru runs/rnn --data test.txt --split all
+  rnnlab eval runs/lstm --ngram 5                      # + n-grams n=1…5, add-k/kn/mkn, same split
+  rnnlab eval runs/lstm --ngram 3,5 --smoothing mkn --add-k 1,0.01
+
+N-gram rows are fitted on the first run's training split with its vocabulary and scored on the
+same lines and targets (each character, then <eos>); their parameters are the stored n-grams and
+their training time is the fitting time.
 
 The last line is `perplexity X` for the first run listed (handy in scripts)."""
 
@@ -44,7 +53,44 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default auto)"
     )
+    p.add_argument(
+        "--ngram",
+        metavar="N|LIST",
+        help=f"also fit n-gram baselines: orders 1…N, or a comma list such as 2,3,5 (N ≤ {MAX_ORDER})",
+    )
+    p.add_argument(
+        "--smoothing",
+        default="add-k,kn,mkn",
+        metavar="LIST",
+        help=f"n-gram smoothings, comma-separated from {','.join(SMOOTHINGS)} (default add-k,kn,mkn)",
+    )
+    p.add_argument(
+        "--add-k",
+        default="1",
+        metavar="K[,K…]",
+        help="pseudo-count(s) of the add-k rows, e.g. 1 (Laplace) or 1,0.1,0.01 (default 1)",
+    )
     p.set_defaults(func=run)
+
+
+def parse_orders(text: str) -> list[int]:
+    """``"5"`` → 1…5; ``"2,3,5"`` → [2, 3, 5]."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"--ngram takes N or a comma list of orders such as 2,3,5, got {text!r}") from None
+    if len(values) == 1 and "," not in text:
+        values = list(range(1, values[0] + 1))
+    if not values:
+        raise ConfigError(f"--ngram takes N or a comma list of orders such as 2,3,5, got {text!r}")
+    return values
+
+
+def parse_floats(text: str, flag: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} takes a comma list of numbers such as 1,0.1, got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,5 +101,16 @@ def run(args: argparse.Namespace) -> int:
         )
         rows.append(row)
         labels.append(label)
+    if args.ngram:
+        smoothings = [v.strip() for v in args.smoothing.split(",") if v.strip()]
+        extra, _ = ngram_rows(
+            args.runs[0],
+            args.data,
+            orders=parse_orders(args.ngram),
+            smoothings=smoothings,
+            add_k=parse_floats(args.add_k, "--add-k"),
+            split=args.split,
+        )
+        rows += extra
     print(format_table(rows, title=f"evaluated on {labels[0]}"))
     return 0

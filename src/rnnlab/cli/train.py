@@ -18,7 +18,7 @@ from rnnlab.train.config import (
     SCHEDULES,
     TrainConfig,
 )
-from rnnlab.train.lm import DEFAULT_VALID_FRACTION, train_language_model
+from rnnlab.train.lm import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, train_language_model
 
 EPILOG = """examples:
   rnnlab train --data poems.txt                              # defaults: 2×256 LSTM, packed lines
@@ -195,7 +195,7 @@ def register(subparsers: Any) -> None:
 def _model_defaults() -> dict[str, Any]:
     from rnnlab.models.rnnlm import RNNLMConfig
 
-    return RNNLMConfig(vocab_size=2).to_dict()
+    return {**RNNLMConfig(vocab_size=2).to_dict(), **RECIPE_MODEL_DEFAULTS}
 
 
 def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:

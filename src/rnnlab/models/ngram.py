@@ -68,6 +68,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from rnnlab.config import from_dict_strict
 from rnnlab.errors import CheckpointError, ConfigError, DataError
 
 IntArray = npt.NDArray[np.int64]
@@ -109,11 +110,7 @@ class NGramConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NGramConfig:
         """Rebuild a config, refusing unknown keys with the list of valid ones."""
-        valid = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - valid)
-        if unknown:
-            raise ConfigError(f"unknown n-gram config keys {unknown}; valid keys are {sorted(valid)}")
-        return cls(**data)
+        return from_dict_strict(cls, data, "n-gram config key")
 
     def to_json(self) -> str:
         """The config as a JSON string."""

@@ -14,11 +14,12 @@ refuses it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from torch import Tensor, nn
 
+from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError
 from rnnlab.layers import RecurrentConfig, RecurrentLayer, State
 from rnnlab.models.inputs import make_input_layer
@@ -93,11 +94,7 @@ class RNNLMConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RNNLMConfig:
         """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown RNNLM option(s) {unknown}; valid options are {sorted(known)}")
-        return cls(**data)
+        return from_dict_strict(cls, data, "RNNLM option")
 
 
 class RNNLM(nn.Module):

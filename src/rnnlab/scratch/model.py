@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from rnnlab.config import from_dict_strict
 from rnnlab.errors import CheckpointError, ConfigError, DataError, ShapeError
 from rnnlab.scratch import cells
 from rnnlab.scratch.bptt import BackwardPolicy, Truncation, resolve_truncation
@@ -54,14 +55,7 @@ class ScratchConfig:
     @classmethod
     def from_json(cls, text: str) -> ScratchConfig:
         """Rebuild a config from ``to_json`` output; unknown keys are an error."""
-        data = json.loads(text)
-        known = set(cls.__dataclass_fields__)
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(
-                f"unknown scratch config keys {sorted(unknown)}; valid keys are {sorted(known)}"
-            )
-        return cls(**data)
+        return from_dict_strict(cls, json.loads(text), "scratch config key")
 
 
 @dataclass(frozen=True)

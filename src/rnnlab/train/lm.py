@@ -36,6 +36,23 @@ DEFAULT_VALID_FRACTION = 0.05
 RESUMABLE_OVERRIDES: frozenset[str] = frozenset(
     {"epochs", "max_steps", "max_minutes", "patience", "device", "log_every", "tensorboard"}
 )
+# The default recipe's model, on top of the RNNLMConfig defaults (2×256 LSTM): a 256-wide
+# embedding shared with the output layer. With thousands of distinct characters the embedding and
+# the softmax hold most of the parameters; tying them halves those and generalises far better on a
+# few thousand poems (docs/train.md, "Measured": 10-minute poem benchmark).
+RECIPE_MODEL_DEFAULTS: dict[str, Any] = {"embed_size": 256, "tie_weights": True}
+
+
+def recipe_model_options(model_options: dict[str, Any] | None) -> dict[str, Any]:
+    """``model_options`` with the default recipe's choices filled in where not given.
+
+    A one-hot input has no embedding to tie, so it gets none of them.
+    """
+    options = dict(model_options or {})
+    if options.get("input", "embedding") == "embedding":
+        for key, value in RECIPE_MODEL_DEFAULTS.items():
+            options.setdefault(key, value)
+    return options
 
 
 def train_language_model(
@@ -52,7 +69,8 @@ def train_language_model(
 ) -> TrainResult:
     """Train an RNNLM on the lines of ``data`` into the run folder ``out`` (or resume it).
 
-    ``model_options`` are RNNLMConfig fields other than ``vocab_size`` (set from the data).
+    ``model_options`` are RNNLMConfig fields other than ``vocab_size`` (set from the data); fields
+    left out take the RNNLMConfig defaults except those of ``RECIPE_MODEL_DEFAULTS``.
     With ``resume=True`` everything comes from ``out/config.json``; ``resume_overrides`` may
     change only the budget and device (``RESUMABLE_OVERRIDES``).
     """
@@ -67,7 +85,7 @@ def train_language_model(
         raise ConfigError("no training data: pass --data PATH (a UTF-8 text file, one poem or line a line)")
     train_config = train_config or TrainConfig()
     corpus = load_lm_corpus(data, valid_fraction)
-    options = dict(model_options or {})
+    options = recipe_model_options(model_options)
     if "vocab_size" in options:
         raise ConfigError("vocab_size comes from the data's vocabulary; leave it out of the model options")
     torch.manual_seed(train_config.seed)  # the initial weights are part of the reproducible run
@@ -251,18 +269,25 @@ def training_seconds(run_dir: str | Path) -> float:
     return max(times) if times else math.nan
 
 
+def _duration(seconds: float) -> str:
+    """``-`` when unknown, seconds below a minute (n-gram fits), minutes above."""
+    if not math.isfinite(seconds):
+        return "-"
+    return f"{seconds:.1f}s" if seconds < 60 else f"{seconds / 60:.1f}m"
+
+
 def format_table(rows: Sequence[EvalRow], title: str = "") -> str:
     """Fixed-width comparison table; the last line is ``perplexity X`` for the first row."""
     header = (
-        f"{'model':<24} {'kind':<10} {'params':>10} {'tokens':>9} {'perplexity':>11} "
+        f"{'model':<24} {'kind':<10} {'params':>11} {'tokens':>9} {'perplexity':>11} "
         f"{'bits/char':>9} {'train':>8}"
     )
     lines = [title] if title else []
     lines += [header, "-" * len(header)]
     for r in rows:
-        t = "-" if not math.isfinite(r.train_seconds) else f"{r.train_seconds / 60:.1f}m"
+        t = _duration(r.train_seconds)
         lines.append(
-            f"{r.name[:24]:<24} {r.kind[:10]:<10} {r.parameters:>10,} {r.tokens:>9,} {r.perplexity:>11.2f} "
+            f"{r.name[:24]:<24} {r.kind[:10]:<10} {r.parameters:>11,} {r.tokens:>9,} {r.perplexity:>11.2f} "
             f"{r.bits_per_char:>9.3f} {t:>8}"
         )
     if rows:
