@@ -23,8 +23,8 @@ class ForecastConfig:
     horizons: list[int] = field(default_factory=lambda: list(DEFAULT_HORIZONS))  # k scored in the table
     valid_fraction: float = 0.1  # the part before test used to pick the best epoch (by time)
     test_fraction: float = 0.2  # the last part of the series, where forecasts are scored
-    window: int = 64  # training window length L (truncated BPTT length), warm-up included
-    warmup: int = 16  # first predictions of a fresh state left out of the loss (state still forming)
+    window: int = 256  # training window length L (BPTT length), warm-up included; long enough to see slow cycles
+    warmup: int = 64  # first predictions of a fresh state left out of the loss (state still forming)
     difference: bool = False  # model the changes x_t − x_{t−1} (trending series such as CO₂)
     direct: bool = False  # also train a direct multi-output head predicting x_{t+1 … t+horizon} at once
     season: int | None = None  # seasonal period for seasonal naive / ARIMA; None = the series' own
@@ -83,7 +83,7 @@ def default_train_config(**overrides: Any) -> TrainConfig:
         "schedule": "cosine",
         "warmup_steps": 20,
         "batch_size": 32,
-        "epochs": 20,
+        "epochs": 30,
         "log_every": 1000,
         "device": "cpu",
         "sampling": "random",

@@ -116,10 +116,12 @@ def training_windows(
     z: np.ndarray, n_train: int, *, length: int, warmup: int, outputs: int, batch_size: int, seed: int
 ) -> WindowBatches:
     """Every window whose inputs and counted targets lie in the training part, shuffled per epoch."""
-    length = min(length, n_train - 1)
+    if length > n_train - 1:  # a short series: shrink the window, keeping most of it scored
+        length = n_train - 1
+        warmup = min(warmup, length // 4)
     starts = range(0, n_train - length)
     return WindowBatches(
-        z, starts, length=length, warmup=min(warmup, length - 1), outputs=outputs,
+        z, starts, length=length, warmup=warmup, outputs=outputs,
         end=n_train, batch_size=batch_size, shuffle=True, seed=seed,
     )  # fmt: skip
 
