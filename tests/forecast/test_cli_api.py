@@ -14,7 +14,19 @@ from rnnlab.forecast import ForecastConfig, default_train_config, fit_forecaster
 from rnnlab.forecast.data import Normaliser, TimeSplit, sine_series
 from rnnlab.models.forecasters import ForecasterConfig
 
-TINY = ["--epochs", "1", "--window", "24", "--warmup", "4", "--hidden", "4", "--no-progress", "--device", "cpu"]
+TINY = [
+    "--epochs",
+    "1",
+    "--window",
+    "24",
+    "--warmup",
+    "4",
+    "--hidden",
+    "4",
+    "--no-progress",
+    "--device",
+    "cpu",
+]
 
 
 def _csv(tmp_path: Path) -> Path:
@@ -70,8 +82,9 @@ def test_training_goes_through_the_trainer_and_learns() -> None:
     split = TimeSplit.by_fraction(300, 0.2, 0.2)
     z = Normaliser.fit(x, split.n_train).encode(x)
     config = ForecastConfig(window=48, warmup=8)
-    model, result = fit_forecaster(z, split, ForecasterConfig(kind="gru", hidden_size=8), config,
-                                   default_train_config(epochs=10, warmup_steps=0), progress=False)  # fmt: skip
+    train = default_train_config(epochs=10, warmup_steps=0)
+    gru = ForecasterConfig(kind="gru", hidden_size=8)
+    _model, result = fit_forecaster(z, split, gru, config, train, progress=False)
     assert result.stopped == "completed" and result.step > 0
     valid = z[split.n_train - 1 : split.n_fit]
     assert result.best_val_loss < 0.8 * float(np.mean(np.diff(valid) ** 2))

@@ -65,7 +65,7 @@ def test_missing_values_are_reported_with_row_numbers(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "x\n", "\n\n"])
 def test_empty_file_is_an_error(tmp_path: Path, text: str) -> None:
     """An empty file, or a header without rows, says so."""
-    with pytest.raises(DataError, match="empty|no rows"):
+    with pytest.raises(DataError, match=r"empty|no rows"):
         read_csv_series(_csv(tmp_path, text), "x")
 
 

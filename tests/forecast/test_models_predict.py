@@ -27,7 +27,7 @@ def test_shapes(kind: str) -> None:
     """(T, B) in → (T, B, H) out; the state continues a sequence exactly as one long call."""
     model = _model(kind, outputs=3)
     x = torch.randn(12, 4)
-    y, state = model(x)
+    y, _state = model(x)
     assert y.shape == (12, 4, 3)
     y1, s1 = model(x[:7])
     y2, _ = model(x[7:], s1)

@@ -61,47 +61,103 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
     )
     f, t, m = ForecastConfig(), default_train_config(), ForecasterConfig()
-    p.add_argument("data", metavar="DATA", help=f"CSV path, or a built-in series: {', '.join(BUILTIN_SERIES)}")
+    p.add_argument(
+        "data", metavar="DATA", help=f"CSV path, or a built-in series: {', '.join(BUILTIN_SERIES)}"
+    )
     data = p.add_argument_group("data")
-    data.add_argument("--column", metavar="NAME", help="CSV column to forecast (default: the only numeric one)")
+    data.add_argument(
+        "--column", metavar="NAME", help="CSV column to forecast (default: the only numeric one)"
+    )
     data.add_argument("--date-column", metavar="NAME", help="CSV column of time labels (kept for reference)")
-    data.add_argument("--season", type=int, metavar="M", help="seasonal period (default: the series' own, if any)")
-    data.add_argument("--valid-fraction", type=float, metavar="F",
-                      help=f"share before test used to pick the best epoch (default {f.valid_fraction})")
-    data.add_argument("--test-fraction", type=float, metavar="F",
-                      help=f"last share of the series where forecasts are scored (default {f.test_fraction})")
-    data.add_argument("--difference", action="store_true", default=None,
-                      help="model the changes x_t − x_{t−1} (for trending series such as co2)")
+    data.add_argument(
+        "--season", type=int, metavar="M", help="seasonal period (default: the series' own, if any)"
+    )
+    data.add_argument(
+        "--valid-fraction",
+        type=float,
+        metavar="F",
+        help=f"share before test used to pick the best epoch (default {f.valid_fraction})",
+    )
+    data.add_argument(
+        "--test-fraction",
+        type=float,
+        metavar="F",
+        help=f"last share of the series where forecasts are scored (default {f.test_fraction})",
+    )
+    data.add_argument(
+        "--difference",
+        action="store_true",
+        default=None,
+        help="model the changes x_t − x_{t−1} (for trending series such as co2)",
+    )
     model = p.add_argument_group("model")
-    model.add_argument("--model", type=_model_list, default=["gru"], metavar="KIND[,KIND…]",
-                       help=f"one or more of {', '.join(FORECASTERS)}, comma-separated (default gru)")
+    model.add_argument(
+        "--model",
+        type=_model_list,
+        default=["gru"],
+        metavar="KIND[,KIND…]",
+        help=f"one or more of {', '.join(FORECASTERS)}, comma-separated (default gru)",
+    )
     model.add_argument("--tau", type=int, help=f"AR-MLP window of past values (default {m.tau})")
     model.add_argument("--hidden", type=int, help=f"hidden units (default {m.hidden_size})")
     model.add_argument("--layers", type=int, help=f"stacked recurrent layers (default {m.num_layers})")
     model.add_argument("--impl", choices=("auto", "fused", "reference"), help="recurrent implementation")
-    model.add_argument("--direct", action="store_true", default=None,
-                       help="also train a direct multi-output head for x_{t+1…t+horizon}")
+    model.add_argument(
+        "--direct",
+        action="store_true",
+        default=None,
+        help="also train a direct multi-output head for x_{t+1…t+horizon}",
+    )
     pred = p.add_argument_group("prediction and scoring")
-    pred.add_argument("--horizon", type=int, default=f.horizon, metavar="K",
-                      help=f"k of the drawn k-step predictions; also scored (default {f.horizon})")
-    pred.add_argument("--horizons", type=_int_list, metavar="K,K…",
-                      help=f"horizons in the table (default {','.join(map(str, f.horizons))})")
+    pred.add_argument(
+        "--horizon",
+        type=int,
+        default=f.horizon,
+        metavar="K",
+        help=f"k of the drawn k-step predictions; also scored (default {f.horizon})",
+    )
+    pred.add_argument(
+        "--horizons",
+        type=_int_list,
+        metavar="K,K…",
+        help=f"horizons in the table (default {','.join(map(str, f.horizons))})",
+    )
     pred.add_argument("--window", type=int, metavar="L", help=f"training window length (default {f.window})")
-    pred.add_argument("--warmup", type=int, metavar="W",
-                      help=f"first steps of a window that only build the state (default {f.warmup})")
+    pred.add_argument(
+        "--warmup",
+        type=int,
+        metavar="W",
+        help=f"first steps of a window that only build the state (default {f.warmup})",
+    )
     pred.add_argument("--no-arima", action="store_true", help="skip the statsmodels ARIMA baseline")
-    pred.add_argument("--arima-order", type=_int_list, metavar="P,D,Q",
-                      help="ARIMA (p,d,q) (default: airline model with a season, else (2,0,1))")
+    pred.add_argument(
+        "--arima-order",
+        type=_int_list,
+        metavar="P,D,Q",
+        help="ARIMA (p,d,q) (default: airline model with a season, else (2,0,1))",
+    )
     train = p.add_argument_group("training")
-    train.add_argument("--epochs", type=int, metavar="N", help=f"passes over the training windows (default {t.epochs})")
+    train.add_argument(
+        "--epochs", type=int, metavar="N", help=f"passes over the training windows (default {t.epochs})"
+    )
     train.add_argument("--lr", type=float, help=f"peak learning rate (default {t.lr})")
     train.add_argument("--batch", type=int, metavar="B", help=f"windows per update (default {t.batch_size})")
-    train.add_argument("--max-minutes", type=float, metavar="M", help="training budget per model (default: none)")
-    train.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"where to train (default {t.device})")
-    train.add_argument("--seed", type=int, help="seed of weights, window order and the sine's noise (default 0)")
+    train.add_argument(
+        "--max-minutes", type=float, metavar="M", help="training budget per model (default: none)"
+    )
+    train.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help=f"where to train (default {t.device})"
+    )
+    train.add_argument(
+        "--seed", type=int, help="seed of weights, window order and the sine's noise (default 0)"
+    )
     out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR|FILE.png", default="forecast-out",
-                     help="folder for forecast.png and metrics.json, or a .png path (default forecast-out)")
+    out.add_argument(
+        "--out",
+        metavar="DIR|FILE.png",
+        default="forecast-out",
+        help="folder for forecast.png and metrics.json, or a .png path (default forecast-out)",
+    )
     out.add_argument("--no-progress", action="store_true", help="no progress bar or training log lines")
     p.set_defaults(func=run)
 

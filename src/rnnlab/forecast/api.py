@@ -255,7 +255,9 @@ def forecast(
     config.horizon = horizon
     config.validate()
     series = load_series(data, column=column, date_column=date_column, season=config.season, seed=config.seed)
-    result = run_forecast(series, models, config, train_config, model_overrides, arima=arima, progress=progress)
+    result = run_forecast(
+        series, models, config, train_config, model_overrides, arima=arima, progress=progress
+    )
     if out is not None:
         write_outputs(result, out, model=MODEL_LABELS[models[0]] if models else None)
     return result

@@ -23,7 +23,9 @@ class ForecastConfig:
     horizons: list[int] = field(default_factory=lambda: list(DEFAULT_HORIZONS))  # k scored in the table
     valid_fraction: float = 0.1  # the part before test used to pick the best epoch (by time)
     test_fraction: float = 0.2  # the last part of the series, where forecasts are scored
-    window: int = 256  # training window length L (BPTT length), warm-up included; long enough to see slow cycles
+    window: int = (
+        256  # training window length L (BPTT length), warm-up included; long enough to see slow cycles
+    )
     warmup: int = 64  # first predictions of a fresh state left out of the loss (state still forming)
     difference: bool = False  # model the changes x_t − x_{t−1} (trending series such as CO₂)
     direct: bool = False  # also train a direct multi-output head predicting x_{t+1 … t+horizon} at once
@@ -43,7 +45,9 @@ class ForecastConfig:
         if not isinstance(self.warmup, int) or not 0 <= self.warmup < self.window:
             raise ConfigError(f"warmup must be an integer in [0, window={self.window}), got {self.warmup!r}")
         if not self.horizons or any(not isinstance(k, int) or k < 1 for k in self.horizons):
-            raise ConfigError(f"horizons must be a non-empty list of positive integers, got {self.horizons!r}")
+            raise ConfigError(
+                f"horizons must be a non-empty list of positive integers, got {self.horizons!r}"
+            )
         if self.season is not None and (not isinstance(self.season, int) or self.season < 2):
             raise ConfigError(f"season must be an integer ≥ 2 (or null for none), got {self.season!r}")
         if self.arima_order is not None and (

@@ -121,7 +121,8 @@ def read_csv_series(
     values, missing, bad = _parse_column(body, index)
     if missing:
         raise DataError(
-            f"{path}: column {column!r} has {len(missing)} missing value(s) at line(s) {_rows_listed(missing)}; "
+            f"{path}: column {column!r} has {len(missing)} missing value(s) "
+            f"at line(s) {_rows_listed(missing)}; "
             "fill or drop them first (e.g. interpolate in a spreadsheet or pandas)"
         )
     if bad:
@@ -144,9 +145,7 @@ def _choose_column(
         if column not in header:
             raise DataError(f"{path} has no column {column!r}; available columns: {header}")
         return column
-    numeric = [
-        h for i, h in enumerate(header) if h != date_column and _parse_column(body[:20], i)[2] == []
-    ]
+    numeric = [h for i, h in enumerate(header) if h != date_column and _parse_column(body[:20], i)[2] == []]
     if len(numeric) != 1:
         raise DataError(
             f"{path}: say which column to forecast with --column NAME; available columns: {header}"
@@ -248,10 +247,7 @@ class Normaliser:
     def encode(self, values: np.ndarray) -> np.ndarray:
         """The model-space series z (N,), same length as ``values``."""
         x = np.asarray(values, dtype=np.float64)
-        if self.difference:
-            u = np.concatenate(([self.mean], np.diff(x)))
-        else:
-            u = x
+        u = np.concatenate(([self.mean], np.diff(x))) if self.difference else x
         return (u - self.mean) / self.std
 
     def decode(self, z_paths: np.ndarray, last_levels: np.ndarray) -> np.ndarray:

@@ -9,11 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from rnnlab.forecast.api import ForecastResult  # noqa: E402
-from rnnlab.forecast.metrics import error_curve  # noqa: E402
+from rnnlab.forecast.api import ForecastResult
+from rnnlab.forecast.metrics import error_curve
 
 
 def k_ahead(result: ForecastResult, name: str, k: int) -> tuple[np.ndarray, np.ndarray]:

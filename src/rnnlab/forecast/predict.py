@@ -38,7 +38,9 @@ def _origins(origins: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
     if o.ndim != 1 or len(o) == 0:
         raise ShapeError(f"origins must be a non-empty 1-D list of time indices, got shape {o.shape}")
     if o.min() < 0 or o.max() >= n:
-        raise ShapeError(f"origins must lie in [0, {n}) (the known part of the series), got {o.min()}…{o.max()}")
+        raise ShapeError(
+            f"origins must lie in [0, {n}) (the known part of the series), got {o.min()}…{o.max()}"
+        )
     return o
 
 
@@ -64,7 +66,9 @@ def one_step(model: Forecaster, z: np.ndarray | Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def states_at(model: Forecaster, z: np.ndarray | Tensor, origins: Sequence[int] | np.ndarray) -> tuple[State, Tensor]:
+def states_at(
+    model: Forecaster, z: np.ndarray | Tensor, origins: Sequence[int] | np.ndarray
+) -> tuple[State, Tensor]:
     """(state, ŷ) at each origin: the state after reading z_0 … z_t, and its output ŷ (B, H).
 
     Reads the series step by step, so the state kept for origin t is computed from z_{≤t} alone.

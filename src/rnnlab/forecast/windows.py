@@ -49,7 +49,9 @@ class WindowBatches:
                 "use a shorter --window or a longer series"
             )
         if int(self.starts.max()) + length > len(self.z):
-            raise DataError(f"a window of length {length} runs past the end of a series of {len(self.z)} values")
+            raise DataError(
+                f"a window of length {length} runs past the end of a series of {len(self.z)} values"
+            )
         self.length, self.warmup, self.outputs = length, warmup, outputs
         self.first_target = first_target
         self.end = len(self.z) if end is None else end
@@ -109,7 +111,11 @@ class WindowBatches:
                 f"sampler state {dict(state)} does not match this {ours['sampler']} ({ours['settings']}); "
                 "resume with the data and settings the run was started with"
             )
-        self.seed, self._epoch, self._position = int(state["seed"]), int(state["epoch"]), int(state["position"])
+        self.seed, self._epoch, self._position = (
+            int(state["seed"]),
+            int(state["epoch"]),
+            int(state["position"]),
+        )
 
 
 def training_windows(

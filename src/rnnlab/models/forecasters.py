@@ -90,7 +90,7 @@ class ARMLP(nn.Module):
 
     def init_state(self, batch_size: int) -> Tensor:
         """τ − 1 zeros per column: the window before any observation (masked out by warm-up)."""
-        ref = self.mlp[0].weight
+        ref = next(self.parameters())
         return torch.zeros(self.config.tau - 1, batch_size, device=ref.device, dtype=ref.dtype)
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
