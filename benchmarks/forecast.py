@@ -30,23 +30,46 @@ RECURRENT = ("rnn", "gru", "lstm")
 SERIES_SETTINGS: dict[str, dict[str, Any]] = {"sine": {}, "co2": {"difference": True}, "sunspots": {}}
 
 
-def verdict(result: ForecastResult) -> dict[str, Any]:
-    """Best recurrent model by validation MSE, and per horizon whether it beats naive / ARIMA."""
-    trained = {n: f.train for n, f in result.forecasts.items() if n in RECURRENT and f.train is not None}
-    best = min(trained, key=lambda n: trained[n].best_val_loss)
-    rows: dict[str, Any] = {}
+def _beats(result: ForecastResult, model: str, other: str) -> dict[str, bool]:
+    """Per scored horizon: does ``model`` have a lower test MSE than ``other``?"""
+    out: dict[str, bool] = {}
     for k in result.horizons:
-        cell = result.metrics[best][str(k)]
-        if cell["mse"] is None:
-            continue
-        rows[str(k)] = {
-            "beats_naive": cell["mse"] < result.metrics["naive"][str(k)]["mse"],
-            "beats_arima": cell["mse"] < result.metrics["arima"][str(k)]["mse"]
-            if "arima" in result.metrics
-            else None,
-        }
-    return {"best_recurrent": best, "chosen_by": "validation MSE", "by_horizon": rows,
-            "beats_naive_everywhere": all(r["beats_naive"] for r in rows.values())}  # fmt: skip
+        mine, theirs = result.metrics[model][str(k)]["mse"], result.metrics.get(other, {}).get(str(k), {})
+        if mine is not None and theirs.get("mse") is not None:
+            out[str(k)] = mine < theirs["mse"]
+    return out
+
+
+def verdict(result: ForecastResult) -> dict[str, Any]:
+    """For each recurrent model: does it beat naive / ARIMA at each horizon? And which one is best.
+
+    Two choices of "best" are reported, because they can differ: by validation one-step MSE (an
+    honest, test-free choice, but one-step errors of good models all sit at the noise floor) and
+    by mean test MASE over the horizons (what the table shows, chosen after seeing it).
+    """
+    recurrent = [n for n in RECURRENT if n in result.forecasts]
+    per_model = {
+        n: {"beats_naive": _beats(result, n, "naive"), "beats_arima": _beats(result, n, "arima")}
+        for n in recurrent
+    }
+    by_valid = min(recurrent, key=lambda n: _valid_loss(result, n))
+    by_test = min(recurrent, key=lambda n: _mean_mase(result, n))
+    return {
+        "best_by_validation_mse": by_valid,
+        "best_by_test_mase": by_test,
+        "per_model": per_model,
+        "beats_naive_everywhere": {n: all(v["beats_naive"].values()) for n, v in per_model.items()},
+    }
+
+
+def _valid_loss(result: ForecastResult, name: str) -> float:
+    train = result.forecasts[name].train
+    return train.best_val_loss if train is not None else float("inf")
+
+
+def _mean_mase(result: ForecastResult, name: str) -> float:
+    values = [c["mase"] for c in result.metrics[name].values() if c["mase"] is not None]
+    return sum(values) / len(values)
 
 
 def main() -> None:
@@ -79,12 +102,15 @@ def main() -> None:
             print()
             print(result.table(metric))
         v = verdict(result)
-        beats = [k for k, r in v["by_horizon"].items() if r["beats_arima"]]
-        print(
-            f"\nbest recurrent model (by validation MSE): {v['best_recurrent']}; "
-            f"beats naive at every horizon: {v['beats_naive_everywhere']}; "
-            f"beats ARIMA at k = {beats or 'none'}"
-        )
+        print()
+        for n, flags in v["per_model"].items():
+            naive_ok = v["beats_naive_everywhere"][n]
+            arima_ks = [k for k, ok in flags["beats_arima"].items() if ok]
+            print(
+                f"{n:>5}: beats naive at every horizon: {naive_ok}; beats ARIMA at k = {arima_ks or 'none'}"
+            )
+        print(f"best recurrent model by validation MSE: {v['best_by_validation_mse']}; "
+              f"by mean test MASE: {v['best_by_test_mase']}")  # fmt: skip
         report[name] = {**result.to_json(), "verdict": v, "seconds": round(seconds, 1)}
         if args.png and i == 0:
             plot_forecast(result, args.png, model="gru" if "gru" in result.forecasts else None)
