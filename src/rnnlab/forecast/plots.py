@@ -1,0 +1,74 @@
+"""The forecast figure: the series with one-step and k-step predictions, a test close-up, and
+the error by horizon for every model and baseline — one PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rnnlab.forecast.api import ForecastResult
+from rnnlab.forecast.metrics import error_curve
+
+
+def k_ahead(result: ForecastResult, name: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(target index, x̂_{t|t−k}) of forecast ``name``: each test value as predicted k steps before."""
+    paths = result.forecasts[name].paths
+    k = min(k, paths.shape[1])
+    targets = result.origins + k
+    keep = targets < len(result.series)
+    return targets[keep], paths[keep, k - 1]
+
+
+def plot_forecast(result: ForecastResult, path: str | Path, model: str | None = None) -> Path:
+    """Draw ``result`` into ``path`` (PNG); ``model`` picks the model whose predictions are drawn."""
+    x = result.series.values
+    t = np.arange(len(x))
+    trained = [n for n, f in result.forecasts.items() if f.one_step is not None]
+    model = model if model in result.forecasts else (trained[0] if trained else "naive")
+    k = result.config.horizon
+    fig = plt.figure(figsize=(13, 8.5), constrained_layout=True)
+    grid = fig.add_gridspec(2, 2)
+    top, zoom, errs = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    split = result.split
+    for ax in (top, zoom):
+        ax.axvspan(split.n_train, split.n_fit, color="tab:orange", alpha=0.08, lw=0)
+        ax.axvspan(split.n_fit, split.n, color="tab:green", alpha=0.08, lw=0)
+        ax.plot(t, x, color="0.55", lw=0.9, label="data")
+    one = result.forecasts[model].one_step
+    for ax in (top, zoom):
+        if one is not None:
+            ax.plot(t, one, color="tab:blue", lw=1.0, label=f"{model}: 1-step")
+        kt, kv = k_ahead(result, model, k)
+        ax.plot(kt, kv, color="tab:red", lw=1.2, label=f"{model}: {k}-step (recursive)")
+    if "arima" in result.forecasts:
+        kt, kv = k_ahead(result, "arima", k)
+        zoom.plot(kt, kv, color="tab:purple", lw=1.0, ls="--", label=f"ARIMA: {k}-step")
+    top.set_title(f"{result.series.name}: train | valid (orange) | test (green)")
+    top.set_xlabel("t")
+    top.legend(loc="upper left", fontsize=8, ncol=3)
+    zoom.set_xlim(split.n_fit - min(50, split.n_fit // 4), split.n)
+    zoom.set_title("test part, close-up")
+    zoom.set_xlabel("t")
+    zoom.legend(loc="upper left", fontsize=8)
+    ks = np.arange(1, result.actual.shape[1] + 1)
+    for name, f in result.forecasts.items():
+        style = "-" if f.one_step is not None else "--"
+        errs.plot(ks, error_curve(result.actual, f.paths), style, lw=1.3, label=name)
+    for h in result.horizons:
+        errs.axvline(h, color="0.85", lw=0.8, zorder=0)
+    errs.set_xscale("log", base=2)
+    errs.set_yscale("log")
+    errs.set_xlabel("horizon k (steps ahead)")
+    errs.set_ylabel("test MSE")
+    errs.set_title("error by horizon (errors compound with k)")
+    errs.legend(fontsize=8)
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
