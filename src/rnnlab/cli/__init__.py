@@ -16,7 +16,7 @@ from rnnlab import __version__
 from rnnlab.errors import RnnlabError
 
 # Module names under rnnlab.cli, in the order `rnnlab --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("poem", "train", "eval", "plot", "bundle", "data", "gradflow")
+COMMAND_MODULES: tuple[str, ...] = ("poem", "serve", "train", "eval", "plot", "bundle", "data", "gradflow")
 
 
 def build_parser() -> argparse.ArgumentParser:
