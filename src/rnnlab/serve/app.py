@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from rnnlab import __version__
-from rnnlab.errors import ConfigError, DataError
+from rnnlab.errors import CheckpointError, ConfigError, DataError
 from rnnlab.generate.poems import FORM_NAMES, PoemRequest, is_hanzi, resolve_form
 from rnnlab.poet import Poet
 from rnnlab.pretrained import DEFAULT_POET, bundled_dir, describe
@@ -132,15 +132,27 @@ class PoetRegistry:
     def __init__(self, models: Mapping[str, str | Path | None], device: str = "cpu") -> None:
         self.folders = dict(models)
         self.device = device
-        self.descriptions = {
-            name: describe(bundled_dir(DEFAULT_POET) if folder is None else Path(folder))
-            for name, folder in self.folders.items()
-        }
+        self.descriptions = {name: describe(self._checked(name)) for name in self.folders}
         self._poets: dict[str, Poet] = {}
         self._locks = {name: threading.Lock() for name in self.folders}  # one load per model
 
+    def _checked(self, name: str) -> Path:
+        folder = self.folders[name]
+        if folder is None:
+            return bundled_dir(DEFAULT_POET)
+        if not (Path(folder) / "config.json").is_file():
+            raise CheckpointError(
+                f"model {name!r}: {folder} is not a run folder (no config.json); "
+                "give a folder written by `rnnlab train` or `rnnlab bundle`"
+            )
+        return Path(folder)
+
     def names(self) -> list[str]:
         return list(self.folders)
+
+    def loaded(self) -> list[str]:
+        """The names of the models loaded so far."""
+        return list(self._poets)
 
     def get(self, name: str) -> Poet:
         """The loaded poet ``name`` (KeyError for an unknown name)."""
