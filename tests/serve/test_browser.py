@@ -26,7 +26,9 @@ def chromium_path() -> str | None:
 
 @pytest.fixture(scope="module")
 def page(live_server: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+    )
     executable = chromium_path()
     if executable is None:
         pytest.skip("no Chromium executable on PATH (apt install chromium, or set RNNLAB_CHROMIUM)")

@@ -58,7 +58,10 @@ def test_bad_arguments_are_clear_errors(
 
 def test_other_commands_do_not_import_the_web_stack() -> None:
     """Building the parser (every command's startup) leaves FastAPI and uvicorn unimported."""
-    code = "import sys, rnnlab.cli; rnnlab.cli.build_parser(); print(sorted({'fastapi', 'uvicorn'} & set(sys.modules)))"
+    code = (
+        "import sys, rnnlab.cli; rnnlab.cli.build_parser(); "
+        "print(sorted({'fastapi', 'uvicorn'} & set(sys.modules)))"
+    )
     src = Path(__file__).resolve().parents[2] / "src"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(src)}

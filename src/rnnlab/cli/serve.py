@@ -34,14 +34,18 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
     p.add_argument("--port", type=int, default=8000, help="(default 8000)")
     p.add_argument(
         "--model",
         action="append",
         default=[],
         metavar="NAME=RUN_DIR",
-        help="offer the run folder RUN_DIR as NAME (repeatable); tang-lstm, the bundled model, is always there",
+        help="offer the run folder RUN_DIR as NAME (repeatable); the bundled tang-lstm is always offered",
     )
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="(default cpu)")
     p.add_argument(

@@ -1,7 +1,8 @@
 """The web app: ``GET /`` (the page), ``GET /api/models``, ``POST /api/poems``; OpenAPI at ``/docs``.
 
     request  POST /api/poems {"prefix": "床前明月光", "num": 2, "seed": 1}
-    response 200 {"poems": ["床前明月光，\\n…。", …], "model": "tang-lstm", "form": "5x4", "form_name": "五言绝句"}
+    response 200 {"poems": ["床前明月光，\\n…。", …], "model": "tang-lstm",
+                  "form": "5x4", "form_name": "五言绝句"}
     errors   422 {"detail": [{"loc": ["body", "num"], "msg": "…"}]}     a field out of its limits
              422 {"detail": "the prefix has characters this model does not know: 𠀀; …"}
 
