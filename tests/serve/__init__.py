@@ -1,0 +1,1 @@
+"""Tests of the web app: API, concurrency, CLI, and the page in a headless browser."""

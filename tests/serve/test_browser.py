@@ -1,0 +1,76 @@
+"""The page end to end: the real server, headless Chromium driven by Playwright, a poem on screen.
+
+Skips when Playwright or a Chromium executable is missing (the system package is enough: the
+test uses it directly, no `playwright install` needed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+FIVE_CHAR_QUATRAIN = re.compile(r"^\w{5}，\n\w{5}。\n\w{5}，\n\w{5}。$")
+
+
+def chromium_path() -> str | None:
+    for name in (os.environ.get("RNNLAB_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and (path := shutil.which(name)):
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def page(live_server: str) -> Iterator[Any]:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+    )
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no Chromium executable on PATH (apt install chromium, or set RNNLAB_CHROMIUM)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True)
+        page = browser.new_page(viewport={"width": 1100, "height": 760})
+        page.set_default_timeout(15_000)
+        page.goto(live_server)
+        yield page
+        browser.close()
+
+
+def poem_lines(page: Any, index: int = 0) -> list[str]:
+    lines = page.locator("[data-testid=poem]").nth(index).locator(".lines p").all_inner_texts()
+    return [line.strip() for line in lines]
+
+
+def test_type_a_first_line_and_see_a_poem(page: Any) -> None:
+    """Type 床前明月光, press 作诗: well-formed five-character quatrains that begin with it."""
+    page.wait_for_function("document.querySelectorAll('#model option').length > 0")
+    assert page.locator("#model").input_value() == "tang-lstm"
+    page.fill("#prefix", "床前明月光")
+    page.fill("#seed", "7")
+    page.click("#generate")
+    page.wait_for_selector("[data-testid=poem]")
+    assert page.locator("[data-testid=poem]").count() == 2  # the page asks for two by default
+    for i in range(2):
+        text = "\n".join(poem_lines(page, i))
+        assert text.startswith("床前明月光，"), text
+        assert FIVE_CHAR_QUATRAIN.match(text), text
+    assert page.locator("#error").is_hidden()
+    assert "五言绝句" in page.locator("[data-testid=poem] footer").first.inner_text()
+
+
+def test_bad_input_shows_the_message_inline(page: Any) -> None:
+    """Latin letters in the prefix: the API's message appears under the button, no poems change."""
+    page.fill("#prefix", "moon")
+    page.click("#generate")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert "首句 opening" in error.inner_text() and "Chinese characters" in error.inner_text()
+    page.fill("#prefix", "床前𠀀")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('error').textContent.includes('does not know')")
+    assert "𠀀" in error.inner_text()

@@ -1,0 +1,69 @@
+"""`rnnlab serve`: help, argument checks, and what it hands to uvicorn (without binding a port)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import uvicorn
+from fastapi import FastAPI
+
+from rnnlab.cli import main
+from rnnlab.pretrained import bundled_dir
+
+
+def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "rnnlab serve --model mine=runs/my-poems" in out and "/api/poems" in out
+
+
+def test_serve_runs_uvicorn_with_the_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    threads = torch.get_num_threads()
+    try:
+        assert main(["serve", "--port", "8123", "--model", f"copy={bundled_dir()}", "--threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    (call,) = calls
+    assert (call["host"], call["port"]) == ("127.0.0.1", 8123)
+    app: FastAPI = call["app"]
+    assert app.state.registry.names() == ["tang-lstm", "copy"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--model", "runs/x"], "NAME=RUN_DIR"),
+        (["--model", "x=/no/such/run"], "not a run folder"),
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--port", "70000"], "--port must be between"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: pytest.fail("uvicorn must not start"))
+    assert main(["serve", *argv]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_other_commands_do_not_import_the_web_stack() -> None:
+    """Building the parser (every command's startup) leaves FastAPI and uvicorn unimported."""
+    code = (
+        "import sys, rnnlab.cli; rnnlab.cli.build_parser(); "
+        "print(sorted({'fastapi', 'uvicorn'} & set(sys.modules)))"
+    )
+    src = Path(__file__).resolve().parents[2] / "src"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(src)}
+    ).stdout
+    assert out.strip() == "[]"
