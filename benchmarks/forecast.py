@@ -96,11 +96,7 @@ def main() -> None:
         seconds = time.perf_counter() - start
         print(f"\n## {result.series.name}  ({len(result.series)} values, {len(result.origins)} test origins, "
               f"{seconds:.0f} s; ARIMA = {result.forecasts['arima'].description})")  # fmt: skip
-        for note in result.notes:
-            print(f"note: {note}")
-        for metric in ("mse", "mae", "mase"):
-            print()
-            print(result.table(metric))
+        print(result.report())
         v = verdict(result)
         print()
         for n, flags in v["per_model"].items():

@@ -180,11 +180,7 @@ def run(args: argparse.Namespace) -> int:
     s = result.split
     print(f"{result.series.name}: {s.n} values; train [0, {s.n_train}) valid [{s.n_train}, {s.n_fit}) "
           f"test [{s.n_fit}, {s.n}); {len(result.origins)} forecast origins")  # fmt: skip
-    for note in result.notes:
-        print(f"note: {note}")
-    for metric in ("mse", "mae", "mase"):
-        print()
-        print(result.table(metric))
+    print(result.report())
     png, js = write_outputs(result, args.out, model=MODEL_LABELS[args.model[0]])
     print(f"\nwrote {png} and {js}")
     return 0

@@ -64,6 +64,12 @@ class ForecastResult:
     def table(self, metric: str = "mse") -> str:
         return metrics.format_table(self.metrics, self.horizons, metric)
 
+    def report(self, metric_names: Sequence[str] = ("mse", "mae", "mase")) -> str:
+        """The notes (one ``note: …`` line each) and one error-by-horizon table per metric."""
+        parts = [f"note: {note}" for note in self.notes]
+        parts += ["\n" + self.table(name) for name in metric_names]
+        return "\n".join(parts)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "series": self.series.name,

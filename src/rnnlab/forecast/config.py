@@ -6,9 +6,10 @@ optimisation its own (:class:`~rnnlab.train.config.TrainConfig`, shared with lan
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError
 from rnnlab.train.config import TrainConfig
 
@@ -66,11 +67,7 @@ class ForecastConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ForecastConfig:
         """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown forecast option(s) {unknown}; valid options are {sorted(known)}")
-        return cls(**data)
+        return from_dict_strict(cls, data, "forecast option")
 
 
 def default_train_config(**overrides: Any) -> TrainConfig:

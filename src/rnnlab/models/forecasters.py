@@ -15,12 +15,13 @@ and both carry a *state* between calls, so prediction code treats them alike:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.layers import GRU, LSTM, RNN, RecurrentLayer, State
 
@@ -64,11 +65,7 @@ class ForecasterConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ForecasterConfig:
         """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown forecaster option(s) {unknown}; valid options are {sorted(known)}")
-        return cls(**data)
+        return from_dict_strict(cls, data, "forecaster option")
 
 
 def _check_series(x: Tensor) -> None:
