@@ -1,7 +1,7 @@
 """The best LSTM after an hour of CPU training against the best smoothed n-gram, same split and vocabulary.
 
-    PYTHONPATH=src python benchmarks/lstm_vs_ngram.py                                # the issue's run (60 min, 2 threads)
-    PYTHONPATH=src python benchmarks/lstm_vs_ngram.py --minutes 1 --poems 2000       # smoke test
+    PYTHONPATH=src python benchmarks/lstm_vs_ngram.py                    # the issue's run: 60 min, 2 threads
+    PYTHONPATH=src python benchmarks/lstm_vs_ngram.py --minutes 1 --poems 2000   # smoke test
 
 1. Writes the first ``--poems`` poems of ``--jsonl`` (chinese-poetry JSONL, paragraphs joined; 0 =
    all) as one poem a line to ``OUT/poems.txt`` (or uses ``--data`` as it is).
@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 
 # The recipe of the measured hour (docs/train.md, section Measured); later --train-flag values win.
-RECIPE = ("--embed=128", "--hidden=256", "--tie-weights", "--batch=32", "--lr=0.004", "--dropout=0.1", "--seed=0")
+RECIPE = (
+    "--embed=128", "--hidden=256", "--tie-weights", "--batch=32", "--lr=0.004", "--dropout=0.1", "--seed=0",
+)
 SHARED_TANG = Path(__file__).resolve().parents[2] / "shared" / "data" / "tang" / "tang.jsonl"
 
 
@@ -74,7 +76,7 @@ def evaluate(out: Path, add_k: str, env: dict[str, str]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--jsonl", default=str(SHARED_TANG), help="chinese-poetry JSONL (default ../shared's tang.jsonl)")
+    p.add_argument("--jsonl", default=str(SHARED_TANG), help="chinese-poetry JSONL (default: shared/)")
     p.add_argument("--poems", type=int, default=0, help="first N poems of --jsonl (0 = all; default 0)")
     p.add_argument("--data", help="use this one-poem-a-line file instead of --jsonl")
     p.add_argument("--minutes", type=float, default=60.0, help="LSTM wall-clock budget (default 60)")
