@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from rnnlab.errors import CheckpointError
 from rnnlab.forecast.baselines import naive_paths, seasonal_naive_paths
 from rnnlab.forecast.metrics import horizon_errors, naive_scale, true_paths
 from rnnlab.forecast.objective import ForecastObjective
@@ -42,6 +43,15 @@ def test_window_order_resumes_exactly() -> None:
     b.load_state_dict(state)
     for x, y in zip(rest, [batch.x for batch in b], strict=True):
         torch.testing.assert_close(x, y)
+
+
+def test_window_state_from_other_settings_is_refused() -> None:
+    """A saved position is meaningless for other windows: loading it names the difference."""
+    z = np.random.default_rng(0).normal(size=200)
+    state = training_windows(z, 150, length=16, warmup=4, outputs=1, batch_size=10, seed=3).state_dict()
+    other = training_windows(z, 150, length=12, warmup=4, outputs=1, batch_size=10, seed=3)
+    with pytest.raises(CheckpointError, match="length: saved 16, now 12"):
+        other.load_state_dict(state)
 
 
 def test_validation_scores_only_the_validation_part() -> None:

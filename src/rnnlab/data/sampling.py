@@ -183,8 +183,13 @@ def _gather(stream: IntArray, starts: npt.NDArray[np.int64], length: int) -> tor
 # The shared epoch / position / seed bookkeeping.
 
 
-class _EpochSampler(ABC):
-    """Epoch and position bookkeeping, state save/load and the rank's column block."""
+class EpochSampler(ABC):
+    """Epoch and position bookkeeping, state save/load and the rank's column block.
+
+    A subclass says how many batches an epoch has (``__len__``), which batches it holds
+    (``_batches(epoch, start)``) and what a saved position depends on (``_settings()``); resuming,
+    ``set_epoch`` and the checks on a loaded state come from here. The forecasting windows use it too.
+    """
 
     def __init__(self, *, batch_size: int, seed: int, rank: int, world_size: int) -> None:
         self.batch_size = _check_int("batch_size", batch_size, 1)
@@ -294,7 +299,7 @@ class _EpochSampler(ABC):
 # Token streams.
 
 
-class SequentialSampler(_EpochSampler):
+class SequentialSampler(EpochSampler):
     """The token stream cut into B parallel contiguous streams; consecutive batches continue each one.
 
     With N tokens s_0 … s_{N−1}, epoch offset o and B streams of L tokens each, stream b holds
@@ -405,7 +410,7 @@ class SequentialSampler(_EpochSampler):
         }
 
 
-class RandomWindowSampler(_EpochSampler):
+class RandomWindowSampler(EpochSampler):
     """Independent, non-overlapping windows of T tokens at a random offset, shuffled each epoch.
 
     Epoch e draws o ∈ {0, …, bptt − 1} and cuts the stream into ``M = ⌊(N − bptt)/bptt⌋`` windows
@@ -490,7 +495,7 @@ class RandomWindowSampler(_EpochSampler):
 # Poems.
 
 
-class PaddedPoemBatches(_EpochSampler):
+class PaddedPoemBatches(EpochSampler):
     """Poems as fixed-length rows, the layout of the PyTorch poetry tutorial, with a loss mask.
 
     Each poem p of n characters becomes ``<bos> p_1 … p_n <eos>`` (n + 2 tokens), padded with
@@ -619,7 +624,7 @@ class PaddedPoemBatches(_EpochSampler):
         }
 
 
-class PackedPoemStreams(_EpochSampler):
+class PackedPoemStreams(EpochSampler):
     """Poems concatenated with ``<eos>`` separators into B dense streams: no padding compute.
 
     Epoch e orders the poems (a fresh permutation when ``shuffle=True``) and builds the stream

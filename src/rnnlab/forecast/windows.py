@@ -14,17 +14,17 @@ across time: each one is a contiguous stretch of the past.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from rnnlab.data.sampling import Batch
-from rnnlab.errors import CheckpointError, DataError
+from rnnlab.data.sampling import Batch, EpochSampler
+from rnnlab.errors import DataError
 
 
-class WindowBatches:
+class WindowBatches(EpochSampler):
     """Batches of windows of ``z`` at ``starts``; shuffled per epoch from ``(seed, epoch)`` if asked."""
 
     def __init__(
@@ -55,18 +55,11 @@ class WindowBatches:
         self.length, self.warmup, self.outputs = length, warmup, outputs
         self.first_target = first_target
         self.end = len(self.z) if end is None else end
-        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
-        self._epoch, self._position = 0, 0
-
-    @property
-    def epoch(self) -> int:
-        return self._epoch
+        self.shuffle = shuffle
+        super().__init__(batch_size=batch_size, seed=seed, rank=0, world_size=1)
 
     def __len__(self) -> int:
         return -(-len(self.starts) // self.batch_size)
-
-    def set_epoch(self, epoch: int) -> None:
-        self._epoch, self._position = epoch, 0
 
     def _order(self, epoch: int) -> np.ndarray:
         if not self.shuffle:
@@ -88,34 +81,13 @@ class WindowBatches:
             reset_state=True,
         )
 
-    def __iter__(self) -> Iterator[Batch]:
-        epoch, order = self._epoch, self._order(self._epoch)
-        n = len(self)
-        for i in range(self._position, n):
-            self._epoch, self._position = (epoch + 1, 0) if i + 1 == n else (epoch, i + 1)
+    def _batches(self, epoch: int, start: int) -> Iterator[Batch]:
+        order = self._order(epoch)
+        for i in range(start, len(self)):
             yield self.window(order[i * self.batch_size : (i + 1) * self.batch_size])
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "sampler": type(self).__name__,
-            "seed": self.seed,
-            "epoch": self._epoch,
-            "position": self._position,
-            "settings": {"windows": len(self.starts), "length": self.length, "batch_size": self.batch_size},
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        ours = self.state_dict()
-        if state.get("sampler") != ours["sampler"] or state.get("settings") != ours["settings"]:
-            raise CheckpointError(
-                f"sampler state {dict(state)} does not match this {ours['sampler']} ({ours['settings']}); "
-                "resume with the data and settings the run was started with"
-            )
-        self.seed, self._epoch, self._position = (
-            int(state["seed"]),
-            int(state["epoch"]),
-            int(state["position"]),
-        )
+    def _settings(self) -> dict[str, Any]:
+        return {"windows": len(self.starts), "length": self.length, "batch_size": self.batch_size}
 
 
 def training_windows(
