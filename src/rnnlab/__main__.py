@@ -1,4 +1,4 @@
-"""`python -m rnnlab …`: the same as the `rnnlab` command; also what torchrun starts (`torchrun … -m rnnlab train …`)."""
+"""`python -m rnnlab …`, the `rnnlab` command; also what `torchrun … -m rnnlab train …` starts."""
 
 import sys
 

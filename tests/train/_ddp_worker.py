@@ -69,10 +69,15 @@ def main(out: Path) -> None:
     cache = ddp.build_once(
         trainer.world, lambda: token_cache(text, Vocab.build("abcd"), cache_dir=out / "cache", progress=False)
     )
-    summary.update(rank=rank, world_size=trainer.world.size, cache_reused=cache.reused, cache_tokens=len(cache))
+    summary.update(
+        rank=rank, world_size=trainer.world.size, cache_reused=cache.reused, cache_tokens=len(cache)
+    )
     (out / f"rank{rank}.json").write_text(json.dumps(summary), encoding="utf-8")
     if rank == 0:
-        save_file({k: v.contiguous() for k, v in trainer.model.state_dict().items()}, str(out / "weights.safetensors"))
+        save_file(
+            {k: v.contiguous() for k, v in trainer.model.state_dict().items()},
+            str(out / "weights.safetensors"),
+        )
 
 
 if __name__ == "__main__":

@@ -37,14 +37,19 @@ pytestmark = pytest.mark.skipif(
 SRC = Path(__file__).resolve().parents[2] / "src"
 ROOT = SRC.parent
 LM = ["--seed", "3", "--embed", "8", "--hidden", "16", "--layers", "1", "--dropout", "0", "--bptt", "12",
-      "--schedule", "none", "--eval-every", "3", "--log-every", "2", "--no-progress", "--device", "cpu"]  # fmt: skip
+      "--schedule", "none", "--eval-every", "3", "--log-every", "2", "--no-progress",
+      "--device", "cpu"]  # fmt: skip
 LAUNCH_TIMEOUT = 240  # seconds; a launch takes ~10 s on an idle 2-core machine
 
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    return {**env, "PYTHONPATH": os.pathsep.join([str(SRC), str(ROOT)]), "OMP_NUM_THREADS": "1",
-            "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"}
+    return {
+        **env,
+        "PYTHONPATH": os.pathsep.join([str(SRC), str(ROOT)]),
+        "OMP_NUM_THREADS": "1",
+        "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1",
+    }
 
 
 def _torchrun(*args: str | Path, restarts: int = 0) -> list[str]:
@@ -53,7 +58,9 @@ def _torchrun(*args: str | Path, restarts: int = 0) -> list[str]:
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
+    done = subprocess.run(
+        command, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=LAUNCH_TIMEOUT
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     return done
 
@@ -89,7 +96,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             shutil.rmtree(folder, ignore_errors=True)
             base.mkdir(parents=True)
             corpus = write_tiny_corpus(base / "tiny.txt")
-            command = _torchrun("-m", "rnnlab", *_lm(corpus, base / "two", "--batch", "8", "--max-steps", "6"))
+            command = _torchrun(
+                "-m", "rnnlab", *_lm(corpus, base / "two", "--batch", "8", "--max-steps", "6")
+            )
             launched = _run(command, cwd=base)
             assert main(_lm(corpus, one, "--batch", "16", "--max-steps", "6")) == 0
             done.write_text(launched.stdout, encoding="utf-8")
@@ -201,7 +210,9 @@ def _worker(parent: int, rank: int, generation: int) -> int | None:
     for pid in _children(parent):
         try:
             env = dict(
-                item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item
+                item.split("=", 1)
+                for item in Path(f"/proc/{pid}/environ").read_text().split("\0")
+                if "=" in item
             )
         except OSError:
             continue
@@ -235,8 +246,10 @@ def test_a_killed_rank_restarts_the_job_then_ends_it_with_an_error(tmp_path: Pat
     run = tmp_path / "run"
     endless = ["--batch", "4", "--eval-every", "5", "--epochs", "1000", "--max-steps", "100000"]
     log = (tmp_path / "torchrun.log").open("w")
-    proc = subprocess.Popen(_torchrun("-m", "rnnlab", *_lm(corpus, run, *endless), restarts=1),
-                            cwd=tmp_path, env=_env(), stdout=log, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    command = _torchrun("-m", "rnnlab", *_lm(corpus, run, *endless), restarts=1)
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=_env(), stdout=log, stderr=subprocess.STDOUT, text=True
+    )
     try:
         latest = run / "checkpoints" / "latest" / "trainer_state.json"
         _wait_for("the first checkpoint", latest.is_file, proc)

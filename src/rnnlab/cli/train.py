@@ -218,7 +218,7 @@ def register(subparsers: Any) -> None:
         "--dist-timeout",
         type=float,
         metavar="MIN",
-        help=f"longest a process waits for the others before the job fails (default {d.dist_timeout_minutes})",
+        help=f"longest wait for the other processes before the job fails (default {d.dist_timeout_minutes})",
     )
     p.set_defaults(func=run)
 

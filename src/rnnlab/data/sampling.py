@@ -233,7 +233,7 @@ class EpochSampler(ABC):
         block = self._block(self.batch_size)
         return block.stop - block.start
 
-    def _layout(self) -> None:
+    def _layout(self) -> None:  # noqa: B027 - a hook: most samplers derive nothing from batch_size
         """Derive (and check) what depends on ``batch_size``; called by ``__init__`` and :meth:`shard`."""
 
     def shard(self: _Sampler, rank: int, world_size: int, batch_size: int | None = None) -> _Sampler:
@@ -245,7 +245,9 @@ class EpochSampler(ABC):
         are kept, except that a new batch size restarts the current epoch (positions count batches).
         """
         replica = copy.copy(self)
-        replica.batch_size = _check_int("batch_size", self.batch_size if batch_size is None else batch_size, 1)
+        replica.batch_size = _check_int(
+            "batch_size", self.batch_size if batch_size is None else batch_size, 1
+        )
         replica.rank, replica.world_size = _check_distributed(rank, world_size)
         if replica.batch_size != self.batch_size:
             replica._position = 0

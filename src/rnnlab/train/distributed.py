@@ -82,7 +82,9 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ConfigError(f"environment variable {name}={value!r} is not an integer; torchrun sets it") from None
+        raise ConfigError(
+            f"environment variable {name}={value!r} is not an integer; torchrun sets it"
+        ) from None
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -337,7 +339,9 @@ def data_parallel(module: nn.Module, world: World) -> nn.Module:
     from torch.nn.parallel import DistributedDataParallel
 
     params = inspect.signature(DistributedDataParallel.__init__).parameters
-    no_sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
+    # torch 2.13 renamed broadcast_buffers (now deprecated) to forward_sync_buffers.
+    flag = "forward_sync_buffers" if "forward_sync_buffers" in params else "broadcast_buffers"
+    no_sync: dict[str, Any] = {flag: False}
     device_ids = [world.device.index] if world.device.type == "cuda" else None
     return DistributedDataParallel(module, device_ids=device_ids, **no_sync)
 
@@ -366,9 +370,7 @@ def under_torchrun() -> bool:
     return ENV_LOCAL_RANK in os.environ and ENV_WORLD_SIZE in os.environ
 
 
-def launch_local(
-    nproc: int, argv: Sequence[str], *, max_restarts: int = 0, module: str = "rnnlab"
-) -> None:
+def launch_local(nproc: int, argv: Sequence[str], *, max_restarts: int = 0, module: str = "rnnlab") -> None:
     """Run ``python -m MODULE ARGV`` as ``nproc`` ranks of this machine under torchrun.
 
     The same as ``torchrun --standalone --nproc-per-node NPROC --max-restarts R -m rnnlab ARGV``

@@ -27,16 +27,17 @@ from rnnlab.train import distributed as ddp
 from rnnlab.train.batches import evaluation_batches, training_batches
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.corpus import IdArray, encode, encode_all, load_lm_corpus, read_lines, split_lines
+from rnnlab.train.distributed import resolve_device
 from rnnlab.train.metrics import bits_per_token, perplexity, read_metrics
 from rnnlab.train.objective import LanguageModelObjective
-from rnnlab.train.distributed import resolve_device
 from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate
 
 DEFAULT_VALID_FRACTION = 0.05
 # Settings that may change when a run is resumed: budgets and where it runs, nothing that
 # changes what an update computes.
 RESUMABLE_OVERRIDES: frozenset[str] = frozenset(
-    {"epochs", "max_steps", "max_minutes", "patience", "device", "log_every", "tensorboard", "dist_timeout_minutes"}
+    {"epochs", "max_steps", "max_minutes", "patience", "device", "log_every", "tensorboard"}
+    | {"dist_timeout_minutes"}
 )
 # The default recipe's model, on top of the RNNLMConfig defaults (2×256 LSTM): a 256-wide
 # embedding shared with the output layer. With thousands of distinct characters the embedding and
@@ -92,7 +93,8 @@ def train_language_model(
     if exists:
         if not restarted:
             raise ConfigError(
-                f"{run.path} already holds a run; continue it with --resume {run.path}, or choose another --out"
+                f"{run.path} already holds a run; continue it with --resume {run.path}, "
+                "or choose another --out"
             )
         if has_checkpoint:
             return _resume(run, data, {}, callbacks, progress)

@@ -232,7 +232,9 @@ class Trainer:
         self._bar = ProgressBar(progress and self.world.is_main)
         self._log = MetricsLog(self.run.metrics) if writes and self.run else None
         self._tb = (
-            TensorBoardSink(self.run.path / "tensorboard") if writes and self.run and config.tensorboard else None
+            TensorBoardSink(self.run.path / "tensorboard")
+            if writes and self.run and config.tensorboard
+            else None
         )
 
     def _total_steps(self) -> int:
