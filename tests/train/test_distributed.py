@@ -24,11 +24,18 @@ from filelock import FileLock
 from safetensors.torch import load_file
 
 from rnnlab.cli import main
-from rnnlab.train import evaluate_run
+from rnnlab.cli.train import worker_argv
+from rnnlab.data.sampling import Batch, rank_block
+from rnnlab.errors import CheckpointError, ConfigError
+from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
+from rnnlab.train import TrainConfig, evaluate_run, train_language_model
+from rnnlab.train import distributed as ddp
+from rnnlab.train.batches import RandomLengthStreams
 from rnnlab.train.corpus import load_lm_corpus
 from rnnlab.train.metrics import read_metrics
+from rnnlab.train.objective import LanguageModelObjective
 from tests.train._ddp_worker import train_forecaster
-from tests.train._tiny import write_tiny_corpus
+from tests.train._tiny import TINY_MODEL, write_tiny_corpus
 
 pytestmark = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()), reason="needs torch.distributed with gloo"
@@ -188,6 +195,146 @@ def test_the_generic_trainer_splits_any_objective(tmp_path: Path) -> None:
     assert not (tmp_path / "run-rank1").exists()
     assert [r["cache_reused"] for r in ranks] == [False, True]
     assert ranks[0]["cache_tokens"] == ranks[1]["cache_tokens"] == 500
+
+
+# --------------------------------------------------------------------------------------------- in one process
+
+
+def test_one_process_is_a_world_of_one() -> None:
+    """Outside torchrun nothing is initialised and every collective is the identity."""
+    world = ddp.init_world("cpu")
+    assert (world.rank, world.size, world.is_main, world.distributed) == (0, 1, True, False)
+    assert not dist.is_initialized()
+    assert ddp.all_reduce_sum(world, [1.5, 2]) == [1.5, 2.0]
+    assert ddp.all_gather(world, "x") == ["x"] and ddp.broadcast(world, 7) == 7
+    assert ddp.build_once(world, lambda: 42) == 42
+    assert ddp.gather_state(world, torch.ones(1, 3, 2)).shape == (1, 3, 2)
+
+
+def test_a_rank_takes_its_columns_of_a_saved_state() -> None:
+    """``local_state`` gives each rank the columns ``rank_block`` gives it in the batches, so the
+    ranks' parts of an LSTM state (h, c) side by side are the saved state (7 columns, 3 ranks)."""
+    h, c = torch.randn(2, 7, 4), torch.randn(2, 7, 4)
+    parts = [ddp.local_state(ddp.World(rank=r, size=3), (h, c)) for r in range(3)]
+    assert [p[0].shape[1] for p in parts] == [3, 2, 2]
+    assert torch.equal(torch.cat([p[0] for p in parts], dim=1), h)
+    assert torch.equal(torch.cat([p[1] for p in parts], dim=1), c)
+    assert torch.equal(parts[1][1], c[:, rank_block(7, 1, 3)])
+
+
+def test_a_rank_without_columns_still_reaches_every_parameter() -> None:
+    """A rank whose share of a short batch is empty returns loss 0 over 0 targets whose backward
+    gives every parameter a zero gradient (so DDP's all-reduce sees all of them) and keeps its state."""
+    torch.manual_seed(0)
+    model = RNNLM(RNNLMConfig(vocab_size=11, **TINY_MODEL))
+    module = ddp.ObjectiveModule(LanguageModelObjective(model))
+    empty = torch.zeros(5, 0, dtype=torch.int64)
+    batch = Batch(x=empty, y=empty, mask=empty.bool(), reset_state=True)
+    loss, n, state = module(batch, "kept")
+    loss.backward()
+    assert float(loss.detach()) == 0 and n == 0 and state == "kept"
+    assert all(p.grad is not None and not p.grad.any() for p in model.parameters())
+
+
+def test_sources_without_shard_are_refused_on_several_ranks() -> None:
+    """A batch source that cannot serve one rank's columns is a ConfigError naming the way out;
+    with one process it is used as it is."""
+    source: Any = [1, 2, 3]
+    assert ddp.shard_batches(source, ddp.World()) is source
+    with pytest.raises(ConfigError, match=r"cannot be split between 2 ranks.*EpochSampler"):
+        ddp.shard_batches(source, ddp.World(rank=1, size=2))
+
+
+def test_random_length_streams_split_between_ranks() -> None:
+    """AWD-LSTM's random-length chunks: every rank draws the same lengths, and the ranks' rows side by
+    side are the rows of one process with the global batch (6 rows over 4 ranks: 2, 2, 1, 1)."""
+    stream = __import__("numpy").arange(700) % 50
+    single = RandomLengthStreams(lambda e: stream, 700, 3, 9, seed=4)
+    whole = list(single.shard(0, 1, batch_size=6))
+    ranks = [list(single.shard(r, 4, batch_size=6)) for r in range(4)]
+    for i, batch in enumerate(whole):
+        joined = torch.cat([r[i].x for r in ranks], dim=1)
+        assert torch.equal(joined, batch.x) and [r[i].width for r in ranks] == [2, 2, 1, 1]
+
+
+def test_workers_get_the_command_line_without_the_launch_options() -> None:
+    """`--nproc`/`--max-restarts` (any spelling argparse accepts) are the launcher's, not the workers'."""
+    argv = [
+        "train",
+        "--data",
+        "f.txt",
+        "--nproc",
+        "2",
+        "--batch=8",
+        "--max-restarts=1",
+        "--npr",
+        "3",
+        "--seed",
+        "1",
+    ]
+    assert worker_argv(argv) == ["train", "--data", "f.txt", "--batch=8", "--seed", "1"]
+
+
+def test_resuming_keeps_the_global_batch_of_the_checkpoint(tiny_corpus: Path, tmp_path: Path) -> None:
+    """A run whose config says per-rank batch 4 but whose checkpoint says global batch 8 (a 2-rank run)
+    continues in one process with batch 8, bit for bit as an uninterrupted batch-8 run."""
+    config = TrainConfig(batch_size=8, bptt=12, max_steps=4, eval_every=2, device="cpu", schedule="none")
+    train_language_model(tiny_corpus, tmp_path / "run", config, TINY_MODEL, progress=False)
+    path = tmp_path / "run" / "config.json"
+    saved = json.loads(path.read_text())
+    saved["train"]["batch_size"], saved["world_size"] = 4, 2
+    path.write_text(json.dumps(saved))
+    train_language_model(
+        None, tmp_path / "run", resume=True, resume_overrides={"max_steps": 8}, progress=False
+    )
+    config.max_steps = 8
+    train_language_model(tiny_corpus, tmp_path / "whole", config, TINY_MODEL, progress=False)
+    a, b = (
+        _weights(tmp_path / "run" / "model.safetensors"),
+        _weights(tmp_path / "whole" / "model.safetensors"),
+    )
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    state = json.loads((tmp_path / "run" / "checkpoints" / "latest" / "trainer_state.json").read_text())
+    assert (state["global_batch"], state["world_size"]) == (8, 1)
+
+
+def test_a_global_batch_smaller_than_the_world_is_refused(tiny_corpus: Path, tmp_path: Path) -> None:
+    """Resuming a global batch of 2 on 3 ranks would leave a rank idle forever: CheckpointError."""
+    config = TrainConfig(batch_size=2, bptt=12, device="cpu")
+    trainer = _lm_trainer(config, load_lm_corpus(tiny_corpus), tmp_path / "run")
+    trainer.world = ddp.World(rank=0, size=3)
+    with pytest.raises(CheckpointError, match=r"global batch has 2 columns, fewer than the 3 ranks"):
+        trainer._use_global_batch(2)
+
+
+def _lm_trainer(config: TrainConfig, corpus: Any, run: Path) -> Any:
+    from rnnlab.train.batches import evaluation_batches, training_batches
+    from rnnlab.train.trainer import Trainer
+
+    ids = {"pad_id": corpus.vocab.pad_id, "bos_id": corpus.vocab.bos_id, "eos_id": corpus.vocab.eos_id}
+    model = RNNLM(RNNLMConfig(vocab_size=len(corpus.vocab), **TINY_MODEL))
+    return Trainer(
+        LanguageModelObjective(model), config, training_batches(config, corpus.train, **ids),
+        evaluation_batches(config, corpus.valid, **ids), run_dir=run, progress=False,
+    )  # fmt: skip
+
+
+def test_ranks_draw_their_own_dropout_streams() -> None:
+    """Rank 0 keeps the run's seed; ranks 1, 2, … get seeds of their own."""
+    seeds = [ddp.rank_seed(5, r) for r in range(1, 5)]
+    assert len(set(seeds)) == 4 and ddp.rank_seed(6, 1) not in seeds
+    assert all(0 <= s < 2**63 for s in seeds)
+
+
+def test_asking_for_a_missing_gpu_is_a_config_error() -> None:
+    """`--device cuda` without a visible GPU (or with too few for the local ranks) says what to do."""
+    if torch.cuda.is_available():
+        with pytest.raises(ConfigError, match=r"one process per GPU"):
+            ddp.resolve_device("cuda", torch.cuda.device_count())
+    else:
+        with pytest.raises(ConfigError, match=r"no CUDA GPU is visible"):
+            ddp.resolve_device("cuda")
+    assert ddp.resolve_device("cpu", 3) == torch.device("cpu")
 
 
 # --------------------------------------------------------------------------------------------- failures
