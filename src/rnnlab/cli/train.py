@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -292,8 +291,11 @@ def _launch(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Build the configs from the config file and the flags, then train or resume."""
-    if args.nproc is not None and "LOCAL_RANK" not in os.environ:  # not already a torchrun worker
-        return _launch(args)
+    if args.nproc is not None:
+        from rnnlab.train.distributed import under_torchrun
+
+        if not under_torchrun():  # a torchrun worker ignores --nproc
+            return _launch(args)
     progress = not args.no_progress
     if args.resume:
         overrides = _given(args, TRAIN_FLAGS)

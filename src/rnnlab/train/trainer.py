@@ -452,7 +452,7 @@ class Trainer:
         self._agree_on_stop(agreed)
         n_tokens = int(count)
         # ℒ_r = S_r / (N / W): DDP averages the W gradients into ∇(Σ_r S_r) / N (module docstring).
-        loss = sum_nll / max(1.0, n_tokens / self.world.size)
+        loss = sum_nll / (n_tokens / self.world.size if n_tokens else 1.0)
         loss_value = total / max(1, n_tokens)
         if not math.isfinite(loss_value):
             self._non_finite("loss", loss_value)
