@@ -245,6 +245,20 @@ def test_sources_without_shard_are_refused_on_several_ranks() -> None:
         ddp.shard_batches(source, ddp.World(rank=1, size=2))
 
 
+def test_a_sampler_that_ignores_its_rank_is_caught() -> None:
+    """Each rank training on the whole batch would count the data W times: a batch wider than the
+    rank's share (3 of 6 columns for rank 0 of 2) is a ConfigError pointing at ``_block``."""
+    from rnnlab.data.sampling import SequentialSampler
+
+    source = SequentialSampler(__import__("numpy").arange(500), 6, 10)
+    whole = next(iter(source))
+    share = next(iter(source.shard(0, 2)))
+    world = ddp.World(rank=0, size=2)
+    ddp.check_share(share, source, world)
+    with pytest.raises(ConfigError, match=r"6 columns, more than its share \(3 of 6\).*_block"):
+        ddp.check_share(whole, source, world)
+
+
 def test_random_length_streams_split_between_ranks() -> None:
     """AWD-LSTM's random-length chunks: every rank draws the same lengths, and the ranks' rows side by
     side are the rows of one process with the global batch (6 rows over 4 ranks: 2, 2, 1, 1)."""

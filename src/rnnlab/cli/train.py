@@ -281,9 +281,13 @@ def _launch(args: argparse.Namespace) -> int:
     from rnnlab.train.distributed import launch_local
 
     argv = worker_argv(list(args.argv))
-    if not args.resume and not args.out and args.data:
+    if not args.resume and not args.out:
         # Chosen once here: N workers each picking a free name could pick different ones.
-        argv += ["--out", str(_default_out(args.data, args.cell or "lstm"))]
+        file = _read_config_file(args.config) if args.config else {}
+        data = args.data or file.get("data", {}).get("path")
+        if data:
+            cell = args.cell or file.get("model", {}).get("cell", "lstm")
+            argv += ["--out", str(_default_out(data, cell))]
     print(f"starting {args.nproc} processes with torchrun (global batch = {args.nproc} × --batch)")
     launch_local(args.nproc, argv, max_restarts=args.max_restarts or 0)
     return 0

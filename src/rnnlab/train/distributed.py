@@ -258,6 +258,25 @@ def shard_batches(source: BatchSource, world: World, batch_size: int | None = No
     return cast(ShardableSource, source).shard(world.rank, world.size, batch_size)
 
 
+def check_share(batch: Batch, source: BatchSource, world: World) -> None:
+    """Refuse a batch wider than this rank's share: its sampler ignores ``rank``/``world_size``.
+
+    A sampler that hands every rank the whole batch would make each rank train (and count) the
+    same data, silently. Samplers derived from ``EpochSampler`` take ``self._block(width)`` of
+    each batch's columns.
+    """
+    size = source_batch_size(source)
+    if not world.distributed or size is None:
+        return
+    block = rank_block(size, world.rank, world.size)
+    if batch.width > block.stop - block.start:
+        raise ConfigError(
+            f"{type(source).__name__} gave rank {world.rank} a batch of {batch.width} columns, more than "
+            f"its share ({block.stop - block.start} of {size}): the sampler ignores its rank; take "
+            "self._block(width) of each batch's columns in _batches (see rnnlab.data.sampling.EpochSampler)"
+        )
+
+
 def source_batch_size(source: BatchSource) -> int | None:
     """The global batch size of a shardable source (None when it does not say)."""
     size = getattr(source, "batch_size", None)

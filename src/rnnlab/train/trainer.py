@@ -136,6 +136,8 @@ def evaluate(
     state: Any = None
     try:
         for batch in batches:
+            if world is not None:
+                ddp.check_share(batch, batches, world)
             if batch.width == 0:
                 continue  # this rank has no share of a short batch
             if batch.reset_state or state is None:
@@ -434,6 +436,7 @@ class Trainer:
 
     def _train_step(self, batch: Batch) -> None:
         start = time.perf_counter()
+        ddp.check_share(batch, self.train_batches, self.world)
         if batch.width == 0:
             state = None  # no share of this short batch; the rank still joins the all-reduces
         elif batch.reset_state or self.carry is None:
