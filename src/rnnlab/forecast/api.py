@@ -26,6 +26,7 @@ from rnnlab.forecast.objective import ForecastObjective
 from rnnlab.forecast.windows import training_windows, validation_sequence
 from rnnlab.models.forecasters import FORECASTERS, Forecaster, ForecasterConfig, build_forecaster
 from rnnlab.train.config import TrainConfig
+from rnnlab.train.distributed import is_main_process
 from rnnlab.train.trainer import Callback, Trainer, TrainResult
 
 MODEL_LABELS = {"mlp": "ar-mlp", "rnn": "rnn", "gru": "gru", "lstm": "lstm"}
@@ -217,23 +218,31 @@ def run_forecast(
     return ForecastResult(series, split, config, origins, actual, forecasts, table, scale, notes, settings)
 
 
-def output_paths(out: str | Path) -> tuple[Path, Path]:
+def output_paths(out: str | Path, create: bool = True) -> tuple[Path, Path]:
     """(png, json): ``out`` is a folder (created) or a ``.png`` path with metrics.json beside it."""
     out = Path(out)
     if out.suffix.lower() == ".png":
-        out.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            out.parent.mkdir(parents=True, exist_ok=True)
         return out, out.parent / "metrics.json"
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} is a file; give a folder (or a path ending in .png)")
-    out.mkdir(parents=True, exist_ok=True)
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
     return out / "forecast.png", out / "metrics.json"
 
 
 def write_outputs(result: ForecastResult, out: str | Path, model: str | None = None) -> tuple[Path, Path]:
-    """Draw ``forecast.png`` and save ``metrics.json``; returns their paths."""
+    """Draw ``forecast.png`` and save ``metrics.json``; returns their paths.
+
+    Under torchrun every rank holds the same result and only rank 0 writes the files.
+    """
     from rnnlab.forecast.plots import plot_forecast  # matplotlib only when drawing
 
-    png, js = output_paths(out)
+    writes = is_main_process()
+    png, js = output_paths(out, create=writes)
+    if not writes:
+        return png, js
     plot_forecast(result, png, model=model)
     js.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return png, js

@@ -40,6 +40,8 @@ class WindowBatches(EpochSampler):
         batch_size: int = 32,
         shuffle: bool = True,
         seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         self.z = np.asarray(z, dtype=np.float32)
         self.starts = np.asarray(starts, dtype=np.int64)
@@ -56,7 +58,7 @@ class WindowBatches(EpochSampler):
         self.first_target = first_target
         self.end = len(self.z) if end is None else end
         self.shuffle = shuffle
-        super().__init__(batch_size=batch_size, seed=seed, rank=0, world_size=1)
+        super().__init__(batch_size=batch_size, seed=seed, rank=rank, world_size=world_size)
 
     def __len__(self) -> int:
         return -(-len(self.starts) // self.batch_size)
@@ -84,7 +86,8 @@ class WindowBatches(EpochSampler):
     def _batches(self, epoch: int, start: int) -> Iterator[Batch]:
         order = self._order(epoch)
         for i in range(start, len(self)):
-            yield self.window(order[i * self.batch_size : (i + 1) * self.batch_size])
+            starts = order[i * self.batch_size : (i + 1) * self.batch_size]
+            yield self.window(starts[self._block(len(starts))])  # this rank's columns
 
     def _settings(self) -> dict[str, Any]:
         return {"windows": len(self.starts), "length": self.length, "batch_size": self.batch_size}
