@@ -1,9 +1,14 @@
-"""Forecasting in a few lines: load a series, train forecasters through the shared ``Trainer``,
-score them against the baselines on the same test origins, and write the PNG and JSON.
+"""Forecasting in a few lines: load a series (or many), train forecasters through the shared
+``Trainer``, score them against the baselines on the same test origins, and write the PNG and JSON.
 
     from rnnlab.forecast import forecast
     result = forecast("sine", models=["gru"], horizon=16, out="out/sine")
     print(result.table("mse"))
+
+    result = forecast("lagged", models=["gru"], covariates=["x"], future_covariates=["c"],
+                      config=ForecastConfig(quantiles=[0.1, 0.5, 0.9]),
+                      model_overrides={"likelihood": "gaussian"})
+    result.metrics["gru"]["4"]["crps"], result.metrics["gru-no-covariates"]["4"]["mse"]
 """
 
 from __future__ import annotations
@@ -19,43 +24,114 @@ import numpy as np
 import torch
 
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.forecast import baselines, metrics, predict
+from rnnlab.forecast import baselines, metrics, predict, selection
 from rnnlab.forecast.config import ForecastConfig, default_train_config
-from rnnlab.forecast.data import Normaliser, Series, TimeSplit, load_series
-from rnnlab.forecast.objective import ForecastObjective
-from rnnlab.forecast.windows import training_windows, validation_sequence
+from rnnlab.forecast.data import Series, TimeSplit
+from rnnlab.forecast.datasets import load_panel
+from rnnlab.forecast.encoding import EncodedSeries, SeriesScaler, input_matrix
+from rnnlab.forecast.objective import objective_for
+from rnnlab.forecast.windows import panel_validation, panel_windows
 from rnnlab.models.forecasters import FORECASTERS, Forecaster, ForecasterConfig, build_forecaster
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.trainer import Callback, Trainer, TrainResult
 
 MODEL_LABELS = {"mlp": "ar-mlp", "rnn": "rnn", "gru": "gru", "lstm": "lstm"}
+KIND_ALIASES = {"ar-mlp": "mlp"}  # the label a user sees is accepted as a kind too
+
+
+@dataclass
+class ModelSpec:
+    """One model to train: its label in the tables, its kind, and options on top of the shared ones."""
+
+    label: str
+    kind: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    covariates: bool = True  # False: the same model on the target alone (the "-no-covariates" twin)
+
+    @classmethod
+    def of(cls, model: str | ModelSpec) -> ModelSpec:
+        if isinstance(model, ModelSpec):
+            return model
+        kind = KIND_ALIASES.get(model, model)
+        if kind not in FORECASTERS:
+            raise ConfigError(
+                f"unknown model {model!r}; options are {[MODEL_LABELS[k] for k in FORECASTERS]}"
+            )
+        return cls(MODEL_LABELS[kind], kind)
 
 
 @dataclass
 class ModelForecast:
-    """One model's (or baseline's) predictions in the series' units."""
+    """One model's (or baseline's) predictions for one series, in the series' units."""
 
     name: str
     paths: np.ndarray  # (B, K): x̂_{t+j|t} for the test origins t, j = 1 … K (NaN where not made)
     one_step: np.ndarray | None = None  # (N,): x̂_{t|t−1} at index t, NaN during warm-up (models only)
     train: TrainResult | None = None  # how training ended (models only)
     description: str = ""
+    samples: np.ndarray | None = None  # (B, S, K) sampled values (probabilistic models)
+    crps: np.ndarray | None = None  # (B, K) CRPS of the samples against the truth (once scored)
+    quantiles: dict[float, np.ndarray] | None = None  # level → (B, K) (probabilistic models)
+    valid_paths: np.ndarray | None = None  # (B_v, K_v) forecasts from the validation origins
+
+
+@dataclass
+class SeriesForecast:
+    """Everything forecast for one series: its split, test origins, truth, forecasts and errors."""
+
+    series: Series
+    split: TimeSplit
+    scaler: SeriesScaler
+    origins: np.ndarray  # (B,) test origins
+    actual: np.ndarray  # (B, K) true values after each origin, NaN past the end
+    scale: float  # MASE denominator
+    forecasts: dict[str, ModelForecast] = field(default_factory=dict)
+    metrics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
 class ForecastResult:
-    """Everything a forecasting run produced; ``to_json`` is what ``metrics.json`` holds."""
+    """Everything a forecasting run produced; ``to_json`` is what ``metrics.json`` holds.
 
-    series: Series
-    split: TimeSplit
+    ``metrics`` are those of the one series, or pooled over all series of a global model
+    (``parts`` holds each series' own); ``chosen`` is the model drawn and, with
+    ``select_by``, the one the validation error at that horizon picked.
+    """
+
+    parts: list[SeriesForecast]
     config: ForecastConfig
-    origins: np.ndarray  # (B,) test origins
-    actual: np.ndarray  # (B, K) true values after each origin, NaN past the end
-    forecasts: dict[str, ModelForecast]
     metrics: dict[str, dict[str, dict[str, Any]]]
-    scale: float  # MASE denominator
+    chosen: str | None = None
+    selection: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    training: dict[str, TrainResult] = field(default_factory=dict)
+
+    # The single-series view (the first series of a panel).
+    @property
+    def series(self) -> Series:
+        return self.parts[0].series
+
+    @property
+    def split(self) -> TimeSplit:
+        return self.parts[0].split
+
+    @property
+    def origins(self) -> np.ndarray:
+        return self.parts[0].origins
+
+    @property
+    def actual(self) -> np.ndarray:
+        return self.parts[0].actual
+
+    @property
+    def forecasts(self) -> dict[str, ModelForecast]:
+        return self.parts[0].forecasts
+
+    @property
+    def scale(self) -> float:
+        return self.parts[0].scale
 
     @property
     def horizons(self) -> list[int]:
@@ -66,29 +142,48 @@ class ForecastResult:
 
     def report(self, metric_names: Sequence[str] = ("mse", "mae", "mase")) -> str:
         """The notes (one ``note: …`` line each) and one error-by-horizon table per metric."""
+        names = list(metric_names)
+        probabilistic = [e for m in self.metrics.values() for e in m.values() if "crps" in e]
+        if probabilistic:
+            names.append("crps")
+            names += [f"coverage:{label}" for label in probabilistic[0]["coverage"]]
         parts = [f"note: {note}" for note in self.notes]
-        parts += ["\n" + self.table(name) for name in metric_names]
+        parts += ["\n" + self.table(name) for name in names]
+        if self.selection is not None and self.selection.get("chosen_by_horizon"):
+            picks = ", ".join(f"k={k}: {m}" for k, m in self.selection["chosen_by_horizon"].items())
+            parts.append(f"\nlowest validation MSE (rolling origins) by horizon: {picks}")
+        if self.selection is not None and "chosen" in self.selection:
+            parts.append(f"chosen by validation MSE at k={self.selection['select_by']}: {self.chosen}")
         return "\n".join(parts)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "series": self.series.name,
-            "n": len(self.series),
-            "split": {"train": [0, self.split.n_train], "valid": [self.split.n_train, self.split.n_fit],
-                      "test": [self.split.n_fit, self.split.n]},
+        first = self.parts[0]
+        split = first.split
+        out: dict[str, Any] = {
+            "series": first.series.name if len(self.parts) == 1 else [p.series.key for p in self.parts],
+            "n": len(first.series) if len(self.parts) == 1 else [len(p.series) for p in self.parts],
+            "split": {"train": [0, split.n_train], "valid": [split.n_train, split.n_fit],
+                      "test": [split.n_fit, split.n]},
             "horizons": self.horizons,
-            "origins": len(self.origins),
-            "mase_scale": self.scale,
+            "origins": sum(len(p.origins) for p in self.parts),
+            "mase_scale": first.scale if len(self.parts) == 1 else [p.scale for p in self.parts],
+            "covariates": {"past": first.series.past_names, "future": first.series.future_names},
             "metrics": self.metrics,
-            "models": {name: f.description for name, f in self.forecasts.items()},
+            "models": self.descriptions,
+            "chosen": self.chosen,
             "training": {
-                name: {"stopped": f.train.stopped, "updates": f.train.step,
-                       "best_valid_mse": f.train.best_val_loss, "seconds": round(f.train.elapsed_s, 2)}
-                for name, f in self.forecasts.items() if f.train is not None
+                name: {"stopped": t.stopped, "updates": t.step, "best_valid_loss": t.best_val_loss,
+                       "seconds": round(t.elapsed_s, 2)}
+                for name, t in self.training.items()
             },
             "settings": self.settings,
             "notes": self.notes,
         }  # fmt: skip
+        if self.selection is not None:
+            out["selection"] = self.selection
+        if len(self.parts) > 1:
+            out["series_metrics"] = {str(p.series.key): p.metrics for p in self.parts}
+        return out
 
 
 class _KeepBest(Callback):
@@ -103,33 +198,35 @@ class _KeepBest(Callback):
 
 
 def fit_forecaster(
-    z: np.ndarray,
-    split: TimeSplit,
+    data: np.ndarray | Sequence[EncodedSeries],
+    split: TimeSplit | None,
     model_config: ForecasterConfig,
     config: ForecastConfig,
     train_config: TrainConfig,
     *,
     progress: bool = True,
 ) -> tuple[Forecaster, TrainResult]:
-    """Train one forecaster on the training windows of ``z`` with the shared ``Trainer``.
+    """Train one forecaster with the shared ``Trainer`` on the training windows of every series.
 
-    Validation is the one-step MSE on the validation part with the state carried from z_0 (as
-    at test time); the weights of the best validation pass are kept.
+    ``data`` is one univariate model-space series z (N,) cut by ``split``, or encoded series
+    (each with its own split). Validation is the one-step error of the target on the validation
+    parts with the state carried from the first observation (as at test time); the weights of
+    the best validation pass are kept.
     """
+    if isinstance(data, np.ndarray):
+        if split is None:
+            raise ConfigError("fit_forecaster needs the split of a plain series")
+        data = [EncodedSeries(data, 1, split)]
     torch.manual_seed(train_config.seed)
     model = build_forecaster(model_config)
     warmup = max(config.warmup, model_config.context - 1)  # the MLP needs τ − 1 real inputs first
     if warmup >= config.window:
         raise ConfigError(f"window ({config.window}) must exceed the warm-up ({warmup}); raise --window")
-    train_batches = training_windows(
-        z, split.n_train, length=config.window, warmup=warmup, outputs=model_config.outputs,
-        batch_size=train_config.batch_size, seed=train_config.seed,
-    )  # fmt: skip
-    valid = None
-    if split.n_fit > split.n_train:
-        valid = validation_sequence(z, split.n_train, split.n_fit, outputs=model_config.outputs)
+    train_batches = panel_windows(data, length=config.window, warmup=warmup, outputs=model_config.outputs,
+                                  batch_size=train_config.batch_size, seed=train_config.seed)  # fmt: skip
+    valid = panel_validation(data, outputs=model_config.outputs)
     keep = _KeepBest()
-    trainer = Trainer(ForecastObjective(model), train_config, train_batches, valid, callbacks=[keep],
+    trainer = Trainer(objective_for(model), train_config, train_batches, valid, callbacks=[keep],
                       progress=progress)  # fmt: skip
     result = trainer.fit()
     if keep.best is not None:
@@ -137,13 +234,19 @@ def fit_forecaster(
     return model.cpu().eval(), result
 
 
-def _decode_one_step(norm: Normaliser, x: np.ndarray, z_hat: np.ndarray, warmup: int) -> np.ndarray:
+def _decode_one_step(scaler: SeriesScaler, x: np.ndarray, z_hat: np.ndarray, warmup: int) -> np.ndarray:
     """x̂_{t+1|t} placed at index t + 1 (N,), NaN for the first ``warmup`` + 1 positions."""
-    levels = norm.decode(z_hat[:, None], x)[:, 0]  # prediction made at origin t
+    levels = scaler.target.decode(z_hat[:, None], x)[:, 0]  # prediction made at origin t
     out = np.full(len(x), np.nan)
     out[1:] = levels[:-1]
     out[: warmup + 1] = np.nan
     return out
+
+
+def _decode_samples(scaler: SeriesScaler, z: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Model-space samples (B, S, K) → the series' units, each path integrated from its origin's level."""
+    b, s, k = z.shape
+    return scaler.target.decode(z.reshape(b * s, k), np.repeat(last, s)).reshape(b, s, k)
 
 
 def _pad(paths: np.ndarray, k: int) -> np.ndarray:
@@ -152,9 +255,204 @@ def _pad(paths: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate([paths, np.full((paths.shape[0], k - paths.shape[1]), np.nan)], axis=1)
 
 
+@dataclass
+class _Prepared:
+    """One series before any model: its split, scaler, origins and truth."""
+
+    series: Series
+    split: TimeSplit
+    scaler: SeriesScaler
+    part: SeriesForecast
+    index: int
+
+
+def _prepare(series: Series, index: int, config: ForecastConfig, k_max: int) -> _Prepared:
+    x = series.values
+    try:
+        split = TimeSplit.by_fraction(len(x), config.valid_fraction, config.test_fraction)
+    except DataError as err:
+        raise DataError(f"series {series.key or series.name}: {err}") from None
+    scaler = SeriesScaler.fit(series, split.n_train, difference=config.difference)
+    origins = np.arange(split.n_fit - 1, len(x) - 1)  # the first forecast targets the first test value
+    k = min(k_max, len(x) - split.n_fit)
+    part = SeriesForecast(series, split, scaler, origins, metrics.true_paths(x, origins, k),
+                          metrics.naive_scale(x[: split.n_train]))  # fmt: skip
+    return _Prepared(series, split, scaler, part, index)
+
+
+def _baselines(p: _Prepared, config: ForecastConfig, season: int | None, arima: bool) -> dict[str, str]:
+    """Naive, seasonal naive, ARIMA, ARIMAX and VAR forecasts of one series; returns their descriptions."""
+    s, part, k = p.series, p.part, p.part.actual.shape[1]
+    x, o = s.values, part.origins
+    part.forecasts["naive"] = ModelForecast("naive", baselines.naive_paths(x, o, k))
+    described = {"naive": "x̂_{t+k} = x_t"}
+    if season:
+        part.forecasts["seasonal-naive"] = ModelForecast(
+            "seasonal-naive", baselines.seasonal_naive_paths(x, o, k, season)
+        )
+        described["seasonal-naive"] = f"x̂_{{t+k}} = x_{{t+k−{season}⌈k/{season}⌉}}"
+    if not arima:
+        return described
+    spec = baselines.ArimaSpec.default(season, config.arima_order)
+    n_fit = p.split.n_fit
+    part.forecasts["arima"] = ModelForecast("arima", baselines.arima_paths(x, n_fit, o, k, spec))
+    described["arima"] = f"statsmodels {spec.label}, fitted on train+valid, extended with test observations"
+    if s.has_covariates:
+        part.forecasts["arimax"] = ModelForecast("arimax", baselines.arima_paths(
+            x, n_fit, o, k, spec, past=s.past, future=s.future, lags=config.exog_lags))  # fmt: skip
+        described["arimax"] = (
+            f"statsmodels {spec.label} with regressors: past covariates at lags 1…{config.exog_lags} "
+            "(held at their last value after the origin), future covariates at t"
+        )
+    if s.past.shape[1]:
+        var_max, diff = config.var_max_lags, config.difference
+        paths, lags = baselines.var_paths(x, s.past, n_fit, o, k, future=s.future, max_lags=var_max,
+                                          difference=diff)  # fmt: skip
+        part.forecasts["var"] = ModelForecast("var", paths)
+        target = "target changes" if config.difference else "target"
+        described["var"] = (
+            f"statsmodels VAR({lags}) of the {target} and past covariates, lag order by AIC "
+            f"(≤ {config.var_max_lags})"
+        )
+    return described
+
+
+def _specs(
+    models: Sequence[str | ModelSpec], series: Sequence[Series], config: ForecastConfig
+) -> list[ModelSpec]:
+    specs = [ModelSpec.of(m) for m in models]
+    if not specs:
+        raise ConfigError("give at least one model to train (e.g. --model gru)")
+    if series[0].has_covariates and config.without_covariates:
+        specs += [ModelSpec(f"{s.label}-no-covariates", s.kind, s.overrides, covariates=False)
+                  for s in specs if s.covariates]  # fmt: skip
+    labels = [s.label for s in specs]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"two models share a label in {labels}; give each model once")
+    return specs
+
+
+def _model_config(spec: ModelSpec, overrides: dict[str, Any], series: Series, n_series: int,
+                  config: ForecastConfig) -> ForecasterConfig:  # fmt: skip
+    settings = {**overrides, **spec.overrides, "kind": spec.kind,
+                "outputs": config.horizon if config.direct else 1}  # fmt: skip
+    if spec.covariates:
+        settings.update(past_covariates=len(series.past_names), future_covariates=len(series.future_names))
+    if settings.get("embedding_dim"):
+        settings["n_series"] = n_series
+    if spec.kind == "mlp":
+        settings.pop("conv", None)  # the CNN front end is an option of the recurrent models only
+    mcfg = ForecasterConfig.from_dict(settings)
+    if mcfg.probabilistic and config.direct and config.difference:
+        raise ConfigError(
+            "a direct probabilistic head with --difference gives each step's change separately, not "
+            "the distribution of their sum; drop --direct or --difference"
+        )
+    return mcfg
+
+
+def _forecast_series(
+    model: Forecaster, spec: ModelSpec, p: _Prepared, x_in: np.ndarray, config: ForecastConfig,
+    trained: TrainResult,
+) -> list[ModelForecast]:  # fmt: skip
+    """The test (and validation) forecasts of one trained model for one series."""
+    mcfg, part, x = model.config, p.part, p.series.values
+    k = part.actual.shape[1]
+    o, levels = part.origins, config.quantile_levels
+    warmup = max(config.warmup, mcfg.context - 1)
+    one = _decode_one_step(p.scaler, x, predict.one_step(model, x_in), warmup)
+    valid_o = selection.validation_origins(p.split)
+    k_valid = max(1, min(max(config.all_horizons), p.split.n_fit - p.split.n_train))
+    out = []
+    if mcfg.probabilistic:
+
+        def sampled(origins: np.ndarray, steps: int) -> np.ndarray:
+            z = predict.sample_paths(model, x_in, origins, steps, config.samples, seed=config.seed)
+            return _decode_samples(p.scaler, z, x[origins])
+
+        samples = sampled(o, k)
+        median = np.median(samples, axis=1)
+        qs = dict(zip(levels, np.quantile(samples, levels, axis=1), strict=True))
+        valid = np.median(sampled(valid_o, k_valid), axis=1) if len(valid_o) else None
+        out.append(ModelForecast(spec.label, median, one, trained, samples=samples, quantiles=qs,
+                                 valid_paths=valid))  # fmt: skip
+    else:
+        paths = p.scaler.target.decode(predict.k_step(model, x_in, o, k), x[o])
+        valid = (p.scaler.target.decode(predict.k_step(model, x_in, valid_o, k_valid), x[valid_o])
+                 if len(valid_o) else None)  # fmt: skip
+        out.append(ModelForecast(spec.label, paths, one, trained, valid_paths=valid))
+    if config.direct:
+        theta = predict.direct_parameters(model, x_in, o)  # (B, H, S), model space
+        t = p.scaler.target
+        centre = _pad(t.decode(theta[..., 0], x[o]), k)
+        direct = ModelForecast(f"{spec.label}-direct", centre)
+        if mcfg.probabilistic:
+            from rnnlab.models.likelihoods import quantiles as analytic_quantiles
+
+            zq = analytic_quantiles(mcfg.likelihood, theta, levels)  # (B, H, Q)
+            direct.quantiles = {q: _pad(t.decode(zq[..., i], x[o]), k) for i, q in enumerate(levels)}
+            draws = predict.direct_samples(theta, mcfg.likelihood, config.samples, seed=config.seed)
+            direct.samples = np.stack(
+                [_pad(t.decode(draws[:, s], x[o]), k) for s in range(config.samples)], axis=1
+            )
+        out.append(direct)
+    return out
+
+
+def _score(part: SeriesForecast, horizons: list[int]) -> None:
+    for f in part.forecasts.values():
+        if f.samples is not None:
+            f.crps = metrics.crps_from_samples(f.samples, part.actual)
+    part.metrics = {
+        name: metrics.horizon_errors(part.actual, f.paths, horizons, part.scale, crps=f.crps,
+                                     quantiles=f.quantiles)
+        for name, f in part.forecasts.items()
+    }  # fmt: skip
+
+
+def _pooled(parts: list[SeriesForecast], horizons: list[int]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Errors over the rows of every series together (each row's MASE by its own series' scale)."""
+    if len(parts) == 1:
+        return parts[0].metrics
+    k = max(p.actual.shape[1] for p in parts)
+    actual = np.concatenate([_pad(p.actual, k) for p in parts])
+    scale = np.concatenate([np.full(len(p.origins), p.scale) for p in parts])
+    table = {}
+    for name in parts[0].forecasts:
+        fs = [p.forecasts[name] for p in parts]
+        paths = np.concatenate([_pad(f.paths, k) for f in fs])
+        crps = quantiles = None
+        if fs[0].crps is not None:
+            crps = np.concatenate([_pad(f.crps, k) for f in fs if f.crps is not None])
+            quantiles = {q: np.concatenate([_pad(f.quantiles[q], k) for f in fs if f.quantiles is not None])
+                         for q in (fs[0].quantiles or {})}  # fmt: skip
+        table[name] = metrics.horizon_errors(actual, paths, horizons, scale, crps=crps, quantiles=quantiles)
+    return table
+
+
+def _validation_errors(prepared: list[_Prepared], horizons: list[int]) -> dict[str, dict[str, float | None]]:
+    """Validation MSE by horizon of every trained model, pooled over the series' rolling origins."""
+    names = [n for n, f in prepared[0].part.forecasts.items() if f.valid_paths is not None]
+    errors = {}
+    for name in names:
+        k = max(p.part.forecasts[name].valid_paths.shape[1] for p in prepared)  # type: ignore[union-attr]
+        actual, paths = [], []
+        for p in prepared:
+            f = p.part.forecasts[name]
+            if f.valid_paths is None:
+                continue
+            o = selection.validation_origins(p.split)
+            actual.append(
+                _pad(metrics.true_paths(p.series.values[: p.split.n_fit], o, f.valid_paths.shape[1]), k)
+            )
+            paths.append(_pad(f.valid_paths, k))
+        errors[name] = selection.validation_mse(np.concatenate(actual), np.concatenate(paths), horizons)
+    return errors
+
+
 def run_forecast(
-    series: Series,
-    models: Sequence[str] = ("gru",),
+    series: Series | Sequence[Series],
+    models: Sequence[str | ModelSpec] = ("gru",),
     config: ForecastConfig | None = None,
     train_config: TrainConfig | None = None,
     model_overrides: dict[str, Any] | None = None,
@@ -162,59 +460,52 @@ def run_forecast(
     arima: bool = True,
     progress: bool = True,
 ) -> ForecastResult:
-    """Train ``models`` on ``series``, forecast from every test origin, score them and the baselines."""
+    """Train ``models`` on ``series`` (one, or many for one global model), forecast from every test
+    origin, score them and the baselines, and (with ``config.select_by``) choose by validation."""
     config = config or ForecastConfig()
     train_config = train_config or default_train_config()
-    unknown = [m for m in models if m not in FORECASTERS]
-    if unknown:
-        raise ConfigError(f"unknown model(s) {unknown}; options are {list(FORECASTERS)}")
-    x = series.values
-    split = TimeSplit.by_fraction(len(x), config.valid_fraction, config.test_fraction)
-    season = config.season or series.season
-    norm = Normaliser.fit(x, split.n_train, difference=config.difference)
-    z = norm.encode(x)
-    origins = np.arange(split.n_fit - 1, len(x) - 1)  # the first forecast targets the first test value
-    k_max = max(config.all_horizons)
-    k = min(k_max, len(x) - split.n_fit)
-    notes = [series.note] if series.note else []
-    if k < k_max:
-        notes.append(f"the test part has {len(x) - split.n_fit} values, so horizons above {k} are not scored")
-    actual = metrics.true_paths(x, origins, k)
-    forecasts: dict[str, ModelForecast] = {
-        "naive": ModelForecast("naive", baselines.naive_paths(x, origins, k), description="x̂_{t+k} = x_t")
-    }
-    if season:
-        forecasts["seasonal-naive"] = ModelForecast(
-            "seasonal-naive", baselines.seasonal_naive_paths(x, origins, k, season),
-            description=f"x̂_{{t+k}} = x_{{t+k−{season}⌈k/{season}⌉}}",
-        )  # fmt: skip
-    if arima:
-        spec = baselines.ArimaSpec.default(season, config.arima_order)
-        forecasts["arima"] = ModelForecast(
-            "arima", baselines.arima_paths(x, split.n_fit, origins, k, spec),
-            description=f"statsmodels {spec.label}, fitted on train+valid, extended with test observations",
-        )  # fmt: skip
+    panel = [series] if isinstance(series, Series) else list(series)
+    if not panel:
+        raise DataError("no series to forecast")
+    specs = _specs(models, panel, config)
+    horizons = config.all_horizons
+    prepared = [_prepare(s, i, config, max(horizons)) for i, s in enumerate(panel)]
+    season = config.season or panel[0].season
+    notes = [panel[0].note] if panel[0].note else []
+    short = min(p.part.actual.shape[1] for p in prepared)
+    if short < max(horizons):
+        notes.append(f"the test part has {short} values, so horizons above {short} are not scored")
+    descriptions: dict[str, str] = {}
+    for p in prepared:
+        descriptions.update(_baselines(p, config, season, arima))
     overrides = dict(model_overrides or {})
-    for kind in models:
-        outputs = config.horizon if config.direct else 1
-        mcfg = ForecasterConfig.from_dict({**overrides, "kind": kind, "outputs": outputs})
-        model, trained = fit_forecaster(z, split, mcfg, config, train_config, progress=progress)
-        label = MODEL_LABELS[kind]
-        paths = norm.decode(predict.k_step(model, z, origins, k), x[origins])
-        one = _decode_one_step(norm, x, predict.one_step(model, z), max(config.warmup, mcfg.context - 1))
-        forecasts[label] = ModelForecast(label, paths, one, trained, f"{mcfg.to_dict()} (recursive)")
+    training: dict[str, TrainResult] = {}
+    for spec in specs:
+        mcfg = _model_config(spec, overrides, panel[0], len(panel), config)
+        inputs = [input_matrix(p.series, p.scaler, covariates=spec.covariates, leads=mcfg.outputs,
+                               index=p.index if mcfg.embedding_dim else None) for p in prepared]  # fmt: skip
+        encoded = [EncodedSeries(x, mcfg.channels, p.split) for x, p in zip(inputs, prepared, strict=True)]
+        model, trained = fit_forecaster(encoded, None, mcfg, config, train_config, progress=progress)
+        training[spec.label] = trained
+        strategy = "ancestral sampling" if mcfg.probabilistic else "recursive"
+        descriptions[spec.label] = f"{mcfg.to_dict()} ({strategy})"
         if config.direct:
-            direct = norm.decode(predict.direct(model, z, origins), x[origins])
-            forecasts[f"{label}-direct"] = ModelForecast(
-                f"{label}-direct", _pad(direct, k), description=f"{label} multi-output head, H={outputs}"
-            )
-    scale = metrics.naive_scale(x[: split.n_train])
-    table = {name: metrics.horizon_errors(actual, f.paths, config.all_horizons, scale)
-             for name, f in forecasts.items()}  # fmt: skip
+            descriptions[f"{spec.label}-direct"] = f"{spec.label} multi-output head, H={mcfg.outputs}"
+        for p, x_in in zip(prepared, inputs, strict=True):
+            for f in _forecast_series(model, spec, p, x_in, config, trained):
+                p.part.forecasts[f.name] = f
+    parts = [p.part for p in prepared]
+    for part in parts:
+        _score(part, horizons)
+    table = _pooled(parts, horizons)
+    valid_errors = _validation_errors(prepared, horizons)
+    report = selection.selection_report(valid_errors, horizons, config.select_by) if valid_errors else None
+    if config.select_by is not None and report is None:
+        raise ConfigError("--select-by needs a validation part: set --valid-fraction above 0")
+    chosen = report["chosen"] if report is not None and "chosen" in report else specs[0].label
     settings = {"forecast": config.to_dict(), "train": train_config.to_dict(), "model": overrides,
-                "season": season, "normaliser": {"mean": norm.mean, "std": norm.std,
-                                                 "difference": norm.difference}}  # fmt: skip
-    return ForecastResult(series, split, config, origins, actual, forecasts, table, scale, notes, settings)
+                "season": season, "scaling": [p.scaler.to_dict() for p in prepared]}  # fmt: skip
+    return ForecastResult(parts, config, table, chosen, report, notes, settings, descriptions, training)
 
 
 def output_paths(out: str | Path) -> tuple[Path, Path]:
@@ -230,22 +521,25 @@ def output_paths(out: str | Path) -> tuple[Path, Path]:
 
 
 def write_outputs(result: ForecastResult, out: str | Path, model: str | None = None) -> tuple[Path, Path]:
-    """Draw ``forecast.png`` and save ``metrics.json``; returns their paths."""
+    """Draw ``forecast.png`` (``model``, default the chosen one) and save ``metrics.json``."""
     from rnnlab.forecast.plots import plot_forecast  # matplotlib only when drawing
 
     png, js = output_paths(out)
-    plot_forecast(result, png, model=model)
+    plot_forecast(result, png, model=model or result.chosen)
     js.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return png, js
 
 
 def forecast(
     data: str | Path,
-    models: Sequence[str] = ("gru",),
+    models: Sequence[str | ModelSpec] = ("gru",),
     horizon: int = 16,
     out: str | Path | None = None,
     *,
     column: str | None = None,
+    covariates: Sequence[str] = (),
+    future_covariates: Sequence[str] = (),
+    series_column: str | None = None,
     date_column: str | None = None,
     config: ForecastConfig | None = None,
     train_config: TrainConfig | None = None,
@@ -253,17 +547,20 @@ def forecast(
     arima: bool = True,
     progress: bool = True,
 ) -> ForecastResult:
-    """Load ``data`` (``sine``, ``sunspots``, ``co2`` or a CSV path), train, score and (with ``out``) draw.
+    """Load ``data`` (a built-in name or a CSV path), train, score and (with ``out``) draw.
 
     ``horizon`` is the k of the drawn k-step predictions (and is scored besides 1, 4, 16, 64).
+    ``series_column`` reads a long-format CSV of many series and trains one global model.
     """
     config = config or ForecastConfig(horizon=horizon)
     config.horizon = horizon
     config.validate()
-    series = load_series(data, column=column, date_column=date_column, season=config.season, seed=config.seed)
+    panel = load_panel(data, series_column=series_column, column=column, covariates=covariates,
+                       future_covariates=future_covariates, date_column=date_column, season=config.season,
+                       seed=config.seed)  # fmt: skip
     result = run_forecast(
-        series, models, config, train_config, model_overrides, arima=arima, progress=progress
+        panel, models, config, train_config, model_overrides, arima=arima, progress=progress
     )
     if out is not None:
-        write_outputs(result, out, model=MODEL_LABELS[models[0]] if models else None)
+        write_outputs(result, out)
     return result
