@@ -80,7 +80,8 @@ def test_forecast_help_shows_the_sine_example() -> None:
 def test_cli_covariates_and_quantiles_metrics_layout(tmp_path: Path) -> None:
     """With --covariates, --future-covariates and --quantiles: metrics.json keeps metrics[MODEL][k] =
     {mse, mae, mase, n} for every model and baseline, adds gru-no-covariates, arimax and var, and each
-    entry of the (probabilistic) gru gains "crps" and "coverage" {"0.8": share}; the PNG is written."""
+    entry of the (probabilistic) gru gains "crps" and "coverage" {"0.8": share}; --calibrate adds
+    MODEL-calibrated entries; the PNG is written."""
     table = lagged_table(n=120)
     rows = "\n".join(f"{y:.5f},{x:.5f},{c:.0f}" for y, x, c in zip(*table.columns.values(), strict=True))
     path = tmp_path / "lagged.csv"
@@ -88,12 +89,13 @@ def test_cli_covariates_and_quantiles_metrics_layout(tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["forecast", str(path), "--column", "y", "--covariates", "x", "--future-covariates", "c",
             "--model", "gru", "--horizon", "3", "--horizons", "1,3", "--quantiles", "0.1,0.5,0.9",
-            "--samples", "20", "--arima-order", "1,0,0", "--exog-lags", "1", "--out", str(out),
+            "--samples", "20", "--arima-order", "1,0,0", "--exog-lags", "1", "--calibrate", "--out", str(out),
             *TINY]  # fmt: skip
     assert main(args) == 0
     assert (out / "forecast.png").read_bytes()[:4] == b"\x89PNG"
     data = json.loads((out / "metrics.json").read_text())
-    assert set(data["metrics"]) == {"naive", "arima", "arimax", "var", "gru", "gru-no-covariates"}
+    assert set(data["metrics"]) == {"naive", "arima", "arimax", "var", "gru", "gru-no-covariates",
+                                    "gru-calibrated", "gru-no-covariates-calibrated"}  # fmt: skip
     for name in ("naive", "arimax", "var", "gru-no-covariates"):
         assert {"mse", "mae", "mase", "n"} <= set(data["metrics"][name]["3"])
     entry = data["metrics"]["gru"]["3"]

@@ -45,15 +45,17 @@ def _lagged_linear(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 def test_arimax_uses_the_lagged_covariate() -> None:
     """On y_t = 2 x_{t−1} + noise, ARIMAX's one-step error is at the noise level, ARIMA's is ~ var(y) = 4;
-    two steps ahead x_{t+1} is unknown (held), so the error grows back."""
+    two steps ahead x_{t+1} is unknown (held), so the error grows back. Its one-step predictive σ is
+    the noise's."""
     y, x = _lagged_linear()
     origins = np.arange(239, 299)
     actual = true_paths(y, origins, 2)
     spec = ArimaSpec((1, 0, 0))
-    arimax = arima_paths(y, 240, origins, 2, spec, past=x, lags=2)
-    arima = arima_paths(y, 240, origins, 2, spec)
+    arimax, std = arima_paths(y, 240, origins, 2, spec, past=x, lags=2)
+    arima, _ = arima_paths(y, 240, origins, 2, spec)
     mse = np.nanmean((actual - arimax) ** 2, axis=0)
     assert mse[0] < 0.01 and np.nanmean((actual - arima) ** 2, axis=0)[0] > 2.0 and mse[1] > 1.0
+    assert std.shape == (60, 2) and 0.005 < std[0, 0] < 0.02  # its one-step σ is the noise's 0.01
 
 
 def test_var_forecasts_a_known_var1() -> None:

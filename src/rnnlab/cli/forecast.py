@@ -42,6 +42,7 @@ FORECAST_FLAGS = {
     "test_fraction": "test_fraction", "window": "window", "warmup": "warmup", "difference": "difference",
     "direct": "direct", "season": "season", "arima_order": "arima_order", "seed": "seed",
     "quantiles": "quantiles", "samples": "samples", "select_by": "select_by", "exog_lags": "exog_lags",
+    "calibrate": "calibrate",
 }  # fmt: skip
 TRAIN_FLAGS = {"epochs": "epochs", "lr": "lr", "batch": "batch_size", "seed": "seed", "device": "device",
                "max_minutes": "max_minutes"}  # fmt: skip
@@ -217,6 +218,13 @@ def register(subparsers: Any) -> None:
         type=int,
         metavar="S",
         help=f"sampled paths per forecast origin of a probabilistic model (default {f.samples})",
+    )
+    pred.add_argument(
+        "--calibrate",
+        action="store_true",
+        default=None,
+        help="also report each probabilistic model as MODEL-calibrated: every σ scaled so its one-step "
+        "validation errors have the predicted variance (intervals from NLL training alone run narrow)",
     )
     pred.add_argument(
         "--select-by",

@@ -25,13 +25,14 @@ import torch
 
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.forecast import baselines, metrics, predict, selection
+from rnnlab.forecast.calibration import spread_factor
 from rnnlab.forecast.config import ForecastConfig, default_train_config
 from rnnlab.forecast.data import Series, TimeSplit
 from rnnlab.forecast.datasets import load_panel
 from rnnlab.forecast.encoding import EncodedSeries, SeriesScaler, input_matrix
 from rnnlab.forecast.objective import objective_for
 from rnnlab.forecast.windows import panel_validation, panel_windows
-from rnnlab.models.forecasters import FORECASTERS, Forecaster, ForecasterConfig, build_forecaster
+from rnnlab.models.forecasters import FORECASTERS, Forecaster, ForecasterConfig, build_forecaster, set_spread
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.trainer import Callback, Trainer, TrainResult
 
@@ -295,11 +296,14 @@ def _baselines(p: _Prepared, config: ForecastConfig, season: int | None, arima: 
         return described
     spec = baselines.ArimaSpec.default(season, config.arima_order)
     n_fit = p.split.n_fit
-    part.forecasts["arima"] = ModelForecast("arima", baselines.arima_paths(x, n_fit, o, k, spec))
+    part.forecasts["arima"] = _gaussian_forecast(
+        "arima", *baselines.arima_paths(x, n_fit, o, k, spec), config
+    )
     described["arima"] = f"statsmodels {spec.label}, fitted on train+valid, extended with test observations"
     if s.has_covariates:
-        part.forecasts["arimax"] = ModelForecast("arimax", baselines.arima_paths(
-            x, n_fit, o, k, spec, past=s.past, future=s.future, lags=config.exog_lags))  # fmt: skip
+        mean, std = baselines.arima_paths(x, n_fit, o, k, spec, past=s.past, future=s.future,
+                                          lags=config.exog_lags)  # fmt: skip
+        part.forecasts["arimax"] = _gaussian_forecast("arimax", mean, std, config)
         described["arimax"] = (
             f"statsmodels {spec.label} with regressors: past covariates at lags 1…{config.exog_lags} "
             "(held at their last value after the origin), future covariates at t"
@@ -315,6 +319,20 @@ def _baselines(p: _Prepared, config: ForecastConfig, season: int | None, arima: 
             f"(≤ {config.var_max_lags})"
         )
     return described
+
+
+def _gaussian_forecast(name: str, mean: np.ndarray, std: np.ndarray, config: ForecastConfig) -> ModelForecast:
+    """A baseline's forecast; with ``config.quantiles``, also its Gaussian quantiles and samples."""
+    f = ModelForecast(name, mean)
+    if config.quantiles is not None:
+        from scipy import special  # only for probabilistic reports
+
+        f.quantiles = {q: mean + std * special.ndtri(q) for q in config.quantiles}
+        noise = np.random.default_rng(config.seed).standard_normal(
+            (mean.shape[0], config.samples, mean.shape[1])
+        )
+        f.samples = mean[:, None, :] + std[:, None, :] * noise
+    return f
 
 
 def _specs(
@@ -352,7 +370,7 @@ def _model_config(spec: ModelSpec, overrides: dict[str, Any], series: Series, n_
 
 
 def _forecast_series(
-    model: Forecaster, spec: ModelSpec, p: _Prepared, x_in: np.ndarray, config: ForecastConfig,
+    model: Forecaster, label: str, p: _Prepared, x_in: np.ndarray, config: ForecastConfig,
     trained: TrainResult,
 ) -> list[ModelForecast]:  # fmt: skip
     """The test (and validation) forecasts of one trained model for one series."""
@@ -374,18 +392,18 @@ def _forecast_series(
         median = np.median(samples, axis=1)
         qs = dict(zip(levels, np.quantile(samples, levels, axis=1), strict=True))
         valid = np.median(sampled(valid_o, k_valid), axis=1) if len(valid_o) else None
-        out.append(ModelForecast(spec.label, median, one, trained, samples=samples, quantiles=qs,
+        out.append(ModelForecast(label, median, one, trained, samples=samples, quantiles=qs,
                                  valid_paths=valid))  # fmt: skip
     else:
         paths = p.scaler.target.decode(predict.k_step(model, x_in, o, k), x[o])
         valid = (p.scaler.target.decode(predict.k_step(model, x_in, valid_o, k_valid), x[valid_o])
                  if len(valid_o) else None)  # fmt: skip
-        out.append(ModelForecast(spec.label, paths, one, trained, valid_paths=valid))
+        out.append(ModelForecast(label, paths, one, trained, valid_paths=valid))
     if config.direct:
         theta = predict.direct_parameters(model, x_in, o)  # (B, H, S), model space
         t = p.scaler.target
         centre = _pad(t.decode(theta[..., 0], x[o]), k)
-        direct = ModelForecast(f"{spec.label}-direct", centre)
+        direct = ModelForecast(f"{label}-direct", centre)
         if mcfg.probabilistic:
             from rnnlab.models.likelihoods import quantiles as analytic_quantiles
 
@@ -491,9 +509,20 @@ def run_forecast(
         descriptions[spec.label] = f"{mcfg.to_dict()} ({strategy})"
         if config.direct:
             descriptions[f"{spec.label}-direct"] = f"{spec.label} multi-output head, H={mcfg.outputs}"
-        for p, x_in in zip(prepared, inputs, strict=True):
-            for f in _forecast_series(model, spec, p, x_in, config, trained):
-                p.part.forecasts[f.name] = f
+        variants = [(spec.label, 1.0)]
+        if config.calibrate and mcfg.probabilistic:
+            factor = spread_factor(model, encoded)
+            variants.append((f"{spec.label}-calibrated", factor))
+            descriptions[variants[-1][0]] = (
+                f"{spec.label} with every σ ×{factor:.3f}, so its one-step validation errors have the "
+                "variance it predicts (recalibrated on the validation part)"
+            )
+        for label, factor in variants:
+            set_spread(model, factor)
+            for p, x_in in zip(prepared, inputs, strict=True):
+                for f in _forecast_series(model, label, p, x_in, config, trained):
+                    p.part.forecasts[f.name] = f
+        set_spread(model, 1.0)
     parts = [p.part for p in prepared]
     for part in parts:
         _score(part, horizons)

@@ -110,11 +110,13 @@ def arima_paths(
     past: np.ndarray | None = None,
     future: np.ndarray | None = None,
     lags: int = 4,
-) -> np.ndarray:
-    """(B, k) forecasts of an ARIMA(X) fitted on ``x[:n_fit]``, from origins t ≥ n_fit − 1.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std), each (B, k): forecasts of an ARIMA(X) fitted on ``x[:n_fit]``, from origins
+    t ≥ n_fit − 1, and the standard deviations of its Gaussian predictive distributions.
 
     With ``past`` (N, P) and/or ``future`` (N, F) covariates it is the ARIMAX of the module
-    docstring (fitted from row ``lags`` on, where every lag exists).
+    docstring (fitted from row ``lags`` on, where every lag exists). The standard deviations
+    treat the held covariate values as known, so ARIMAX intervals are too narrow beyond the lag.
     """
     from statsmodels.tsa.arima.model import ARIMA
 
@@ -136,13 +138,14 @@ def arima_paths(
     with _quiet_statsmodels():
         fitted = ARIMA(x[start:n_fit], exog=regressors(np.arange(start, n_fit)), order=spec.order,
                        seasonal_order=spec.seasonal_order, trend=trend).fit()  # fmt: skip
-        out = []
+        means, stds = [], []
         for t in (int(o) for o in origins):
             known = np.arange(n_fit, t + 1)
             result = fitted.extend(x[known], exog=regressors(known)) if len(known) else fitted
-            ahead = regressors(np.arange(t + 1, t + 1 + k), origin=t)
-            out.append(np.asarray(result.forecast(k, exog=ahead), dtype=np.float64))
-    return np.stack(out)
+            ahead = result.get_forecast(k, exog=regressors(np.arange(t + 1, t + 1 + k), origin=t))
+            means.append(np.asarray(ahead.predicted_mean, dtype=np.float64))
+            stds.append(np.asarray(ahead.se_mean, dtype=np.float64))
+    return np.stack(means), np.stack(stds)
 
 
 def var_paths(

@@ -38,6 +38,7 @@ class ForecastConfig:
     quantiles: list[float] | None = None  # levels reported by probabilistic models; None = 0.1, 0.5, 0.9
     samples: int = 200  # sampled paths per origin of a probabilistic model (CRPS, quantiles, median)
     select_by: int | None = None  # choose the model by validation MSE at this horizon (rolling origins)
+    calibrate: bool = False  # also report each probabilistic model with σ rescaled on validation
     without_covariates: bool = True  # with covariates, also train each model on the target alone
     exog_lags: int = 4  # ARIMAX regressors: past covariates at lags 1 … m
     var_max_lags: int = 8  # the VAR's lag order is chosen by AIC up to this

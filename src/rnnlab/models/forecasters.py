@@ -181,17 +181,26 @@ class _Features(nn.Module):
 
 
 class _Head(nn.Module):
-    """h (T, B, I) → θ (T, B, H, D, S): one linear map, then each parameter into its domain."""
+    """h (T, B, I) → θ (T, B, H, D, S): one linear map, then each parameter into its domain.
+
+    ``spread`` (a buffer, 1 unless recalibrated after training) multiplies every scale σ: a
+    distribution head trained by NLL learns the noise it saw on the training part, and a
+    factor chosen on validation data widens it to cover the model's own error too.
+    """
 
     def __init__(self, in_size: int, config: ForecasterConfig) -> None:
         super().__init__()
         self.config = config
         self.shape = (config.outputs, config.channels, config.parameters_per_value)
         self.linear = nn.Linear(in_size, config.outputs * config.channels * config.parameters_per_value)
+        self.spread: Tensor
+        self.register_buffer("spread", torch.ones(()))
 
     def forward(self, h: Tensor) -> Tensor:
-        raw = self.linear(h).unflatten(-1, self.shape)
-        return likelihoods.constrain(self.config.likelihood, raw)
+        theta = likelihoods.constrain(self.config.likelihood, self.linear(h).unflatten(-1, self.shape))
+        if not self.config.probabilistic:
+            return theta
+        return torch.cat([theta[..., :1], theta[..., 1:2] * self.spread, theta[..., 2:]], dim=-1)
 
 
 class ARMLP(nn.Module):
@@ -266,6 +275,13 @@ class LatentAR(nn.Module):
 
 
 Forecaster = ARMLP | LatentAR
+
+
+def set_spread(model: Forecaster, factor: float) -> None:
+    """Scale every predictive σ of ``model`` by ``factor`` from now on (1 restores the trained head)."""
+    head = model.head
+    assert isinstance(head, _Head)
+    head.spread.fill_(float(factor))
 
 
 def build_forecaster(config: ForecasterConfig | dict[str, Any]) -> Forecaster:
