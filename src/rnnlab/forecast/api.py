@@ -525,6 +525,8 @@ def run_forecast(
         set_spread(model, 1.0)
     parts = [p.part for p in prepared]
     for part in parts:
+        for name, f in part.forecasts.items():
+            f.description = descriptions.get(name, "")
         _score(part, horizons)
     table = _pooled(parts, horizons)
     valid_errors = _validation_errors(prepared, horizons)
