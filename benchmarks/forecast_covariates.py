@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from rnnlab.forecast import ForecastConfig, ModelSpec, default_train_config, load_series, run_forecast
-from rnnlab.forecast.api import ForecastResult
+from rnnlab.forecast.results import ForecastResult
 from rnnlab.forecast.data import Series
 from rnnlab.forecast.metrics import format_table
 from rnnlab.forecast.plots import plot_forecast

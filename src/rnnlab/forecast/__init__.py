@@ -6,20 +6,13 @@ choice by validation error at a horizon, and the forecast plot."""
 
 from __future__ import annotations
 
-from rnnlab.forecast.api import (
-    ForecastResult,
-    ModelForecast,
-    ModelSpec,
-    SeriesForecast,
-    fit_forecaster,
-    forecast,
-    run_forecast,
-)
+from rnnlab.forecast.api import ModelSpec, fit_forecaster, forecast, run_forecast
 from rnnlab.forecast.config import ForecastConfig, default_train_config
 from rnnlab.forecast.csvio import read_csv_series, read_long_csv
 from rnnlab.forecast.data import Normaliser, Series, TimeSplit
 from rnnlab.forecast.datasets import load_panel, load_series, sine_series
 from rnnlab.forecast.predict import direct, k_step, one_step, sample_paths, states_at
+from rnnlab.forecast.results import ForecastResult, ModelForecast, SeriesForecast
 
 __all__ = [
     "ForecastConfig",

@@ -31,6 +31,8 @@ from rnnlab.forecast.data import Series, TimeSplit
 from rnnlab.forecast.datasets import load_panel
 from rnnlab.forecast.encoding import EncodedSeries, SeriesScaler, input_matrix
 from rnnlab.forecast.objective import objective_for
+from rnnlab.forecast.results import ForecastResult, ModelForecast, SeriesForecast
+from rnnlab.forecast.scoring import pad, pooled, score, validation_errors
 from rnnlab.forecast.windows import panel_validation, panel_windows
 from rnnlab.models.forecasters import FORECASTERS, Forecaster, ForecasterConfig, build_forecaster, set_spread
 from rnnlab.train.config import TrainConfig
@@ -59,132 +61,6 @@ class ModelSpec:
                 f"unknown model {model!r}; options are {[MODEL_LABELS[k] for k in FORECASTERS]}"
             )
         return cls(MODEL_LABELS[kind], kind)
-
-
-@dataclass
-class ModelForecast:
-    """One model's (or baseline's) predictions for one series, in the series' units."""
-
-    name: str
-    paths: np.ndarray  # (B, K): x̂_{t+j|t} for the test origins t, j = 1 … K (NaN where not made)
-    one_step: np.ndarray | None = None  # (N,): x̂_{t|t−1} at index t, NaN during warm-up (models only)
-    train: TrainResult | None = None  # how training ended (models only)
-    description: str = ""
-    samples: np.ndarray | None = None  # (B, S, K) sampled values (probabilistic models)
-    crps: np.ndarray | None = None  # (B, K) CRPS of the samples against the truth (once scored)
-    quantiles: dict[float, np.ndarray] | None = None  # level → (B, K) (probabilistic models)
-    valid_paths: np.ndarray | None = None  # (B_v, K_v) forecasts from the validation origins
-
-
-@dataclass
-class SeriesForecast:
-    """Everything forecast for one series: its split, test origins, truth, forecasts and errors."""
-
-    series: Series
-    split: TimeSplit
-    scaler: SeriesScaler
-    origins: np.ndarray  # (B,) test origins
-    actual: np.ndarray  # (B, K) true values after each origin, NaN past the end
-    scale: float  # MASE denominator
-    forecasts: dict[str, ModelForecast] = field(default_factory=dict)
-    metrics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-
-
-@dataclass
-class ForecastResult:
-    """Everything a forecasting run produced; ``to_json`` is what ``metrics.json`` holds.
-
-    ``metrics`` are those of the one series, or pooled over all series of a global model
-    (``parts`` holds each series' own); ``chosen`` is the model drawn and, with
-    ``select_by``, the one the validation error at that horizon picked.
-    """
-
-    parts: list[SeriesForecast]
-    config: ForecastConfig
-    metrics: dict[str, dict[str, dict[str, Any]]]
-    chosen: str | None = None
-    selection: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-    settings: dict[str, Any] = field(default_factory=dict)
-    descriptions: dict[str, str] = field(default_factory=dict)
-    training: dict[str, TrainResult] = field(default_factory=dict)
-
-    # The single-series view (the first series of a panel).
-    @property
-    def series(self) -> Series:
-        return self.parts[0].series
-
-    @property
-    def split(self) -> TimeSplit:
-        return self.parts[0].split
-
-    @property
-    def origins(self) -> np.ndarray:
-        return self.parts[0].origins
-
-    @property
-    def actual(self) -> np.ndarray:
-        return self.parts[0].actual
-
-    @property
-    def forecasts(self) -> dict[str, ModelForecast]:
-        return self.parts[0].forecasts
-
-    @property
-    def scale(self) -> float:
-        return self.parts[0].scale
-
-    @property
-    def horizons(self) -> list[int]:
-        return self.config.all_horizons
-
-    def table(self, metric: str = "mse") -> str:
-        return metrics.format_table(self.metrics, self.horizons, metric)
-
-    def report(self, metric_names: Sequence[str] = ("mse", "mae", "mase")) -> str:
-        """The notes (one ``note: …`` line each) and one error-by-horizon table per metric."""
-        names = list(metric_names)
-        probabilistic = [e for m in self.metrics.values() for e in m.values() if "crps" in e]
-        if probabilistic:
-            names.append("crps")
-            names += [f"coverage:{label}" for label in probabilistic[0]["coverage"]]
-        parts = [f"note: {note}" for note in self.notes]
-        parts += ["\n" + self.table(name) for name in names]
-        if self.selection is not None and self.selection.get("chosen_by_horizon"):
-            picks = ", ".join(f"k={k}: {m}" for k, m in self.selection["chosen_by_horizon"].items())
-            parts.append(f"\nlowest validation MSE (rolling origins) by horizon: {picks}")
-        if self.selection is not None and "chosen" in self.selection:
-            parts.append(f"chosen by validation MSE at k={self.selection['select_by']}: {self.chosen}")
-        return "\n".join(parts)
-
-    def to_json(self) -> dict[str, Any]:
-        first = self.parts[0]
-        split = first.split
-        out: dict[str, Any] = {
-            "series": first.series.name if len(self.parts) == 1 else [p.series.key for p in self.parts],
-            "n": len(first.series) if len(self.parts) == 1 else [len(p.series) for p in self.parts],
-            "split": {"train": [0, split.n_train], "valid": [split.n_train, split.n_fit],
-                      "test": [split.n_fit, split.n]},
-            "horizons": self.horizons,
-            "origins": sum(len(p.origins) for p in self.parts),
-            "mase_scale": first.scale if len(self.parts) == 1 else [p.scale for p in self.parts],
-            "covariates": {"past": first.series.past_names, "future": first.series.future_names},
-            "metrics": self.metrics,
-            "models": self.descriptions,
-            "chosen": self.chosen,
-            "training": {
-                name: {"stopped": t.stopped, "updates": t.step, "best_valid_loss": t.best_val_loss,
-                       "seconds": round(t.elapsed_s, 2)}
-                for name, t in self.training.items()
-            },
-            "settings": self.settings,
-            "notes": self.notes,
-        }  # fmt: skip
-        if self.selection is not None:
-            out["selection"] = self.selection
-        if len(self.parts) > 1:
-            out["series_metrics"] = {str(p.series.key): p.metrics for p in self.parts}
-        return out
 
 
 class _KeepBest(Callback):
@@ -248,12 +124,6 @@ def _decode_samples(scaler: SeriesScaler, z: np.ndarray, last: np.ndarray) -> np
     """Model-space samples (B, S, K) → the series' units, each path integrated from its origin's level."""
     b, s, k = z.shape
     return scaler.target.decode(z.reshape(b * s, k), np.repeat(last, s)).reshape(b, s, k)
-
-
-def _pad(paths: np.ndarray, k: int) -> np.ndarray:
-    if paths.shape[1] >= k:
-        return paths[:, :k]
-    return np.concatenate([paths, np.full((paths.shape[0], k - paths.shape[1]), np.nan)], axis=1)
 
 
 @dataclass
@@ -402,70 +272,19 @@ def _forecast_series(
     if config.direct:
         theta = predict.direct_parameters(model, x_in, o)  # (B, H, S), model space
         t = p.scaler.target
-        centre = _pad(t.decode(theta[..., 0], x[o]), k)
+        centre = pad(t.decode(theta[..., 0], x[o]), k)
         direct = ModelForecast(f"{label}-direct", centre)
         if mcfg.probabilistic:
             from rnnlab.models.likelihoods import quantiles as analytic_quantiles
 
             zq = analytic_quantiles(mcfg.likelihood, theta, levels)  # (B, H, Q)
-            direct.quantiles = {q: _pad(t.decode(zq[..., i], x[o]), k) for i, q in enumerate(levels)}
+            direct.quantiles = {q: pad(t.decode(zq[..., i], x[o]), k) for i, q in enumerate(levels)}
             draws = predict.direct_samples(theta, mcfg.likelihood, config.samples, seed=config.seed)
             direct.samples = np.stack(
-                [_pad(t.decode(draws[:, s], x[o]), k) for s in range(config.samples)], axis=1
+                [pad(t.decode(draws[:, s], x[o]), k) for s in range(config.samples)], axis=1
             )
         out.append(direct)
     return out
-
-
-def _score(part: SeriesForecast, horizons: list[int]) -> None:
-    for f in part.forecasts.values():
-        if f.samples is not None:
-            f.crps = metrics.crps_from_samples(f.samples, part.actual)
-    part.metrics = {
-        name: metrics.horizon_errors(part.actual, f.paths, horizons, part.scale, crps=f.crps,
-                                     quantiles=f.quantiles)
-        for name, f in part.forecasts.items()
-    }  # fmt: skip
-
-
-def _pooled(parts: list[SeriesForecast], horizons: list[int]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Errors over the rows of every series together (each row's MASE by its own series' scale)."""
-    if len(parts) == 1:
-        return parts[0].metrics
-    k = max(p.actual.shape[1] for p in parts)
-    actual = np.concatenate([_pad(p.actual, k) for p in parts])
-    scale = np.concatenate([np.full(len(p.origins), p.scale) for p in parts])
-    table = {}
-    for name in parts[0].forecasts:
-        fs = [p.forecasts[name] for p in parts]
-        paths = np.concatenate([_pad(f.paths, k) for f in fs])
-        crps = quantiles = None
-        if fs[0].crps is not None:
-            crps = np.concatenate([_pad(f.crps, k) for f in fs if f.crps is not None])
-            quantiles = {q: np.concatenate([_pad(f.quantiles[q], k) for f in fs if f.quantiles is not None])
-                         for q in (fs[0].quantiles or {})}  # fmt: skip
-        table[name] = metrics.horizon_errors(actual, paths, horizons, scale, crps=crps, quantiles=quantiles)
-    return table
-
-
-def _validation_errors(prepared: list[_Prepared], horizons: list[int]) -> dict[str, dict[str, float | None]]:
-    """Validation MSE by horizon of every trained model, pooled over the series' rolling origins."""
-    names = [n for n, f in prepared[0].part.forecasts.items() if f.valid_paths is not None]
-    errors = {}
-    for name in names:
-        k = max(p.part.forecasts[name].valid_paths.shape[1] for p in prepared)  # type: ignore[union-attr]
-        actual, paths = [], []
-        for p in prepared:
-            f = p.part.forecasts[name]
-            if f.valid_paths is None:
-                continue
-            o = selection.validation_origins(p.split)
-            actual.append(
-                _pad(metrics.true_paths(p.series.values[: p.split.n_fit], o, f.valid_paths.shape[1]), k)
-            )
-            paths.append(_pad(f.valid_paths, k))
-        errors[name] = selection.validation_mse(np.concatenate(actual), np.concatenate(paths), horizons)
-    return errors
 
 
 def run_forecast(
@@ -527,9 +346,9 @@ def run_forecast(
     for part in parts:
         for name, f in part.forecasts.items():
             f.description = descriptions.get(name, "")
-        _score(part, horizons)
-    table = _pooled(parts, horizons)
-    valid_errors = _validation_errors(prepared, horizons)
+        score(part, horizons)
+    table = pooled(parts, horizons)
+    valid_errors = validation_errors(parts, horizons)
     report = selection.selection_report(valid_errors, horizons, config.select_by) if valid_errors else None
     if config.select_by is not None and report is None:
         raise ConfigError("--select-by needs a validation part: set --valid-fraction above 0")

@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnlab.forecast.api import ForecastResult
+from rnnlab.forecast.results import ForecastResult
 from rnnlab.forecast.metrics import central_intervals, error_curve
 
 
