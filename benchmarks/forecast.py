@@ -21,8 +21,8 @@ from typing import Any
 import torch
 
 from rnnlab.forecast import ForecastConfig, default_train_config, load_series, run_forecast
-from rnnlab.forecast.results import ForecastResult
 from rnnlab.forecast.plots import plot_forecast
+from rnnlab.forecast.results import ForecastResult
 
 RECURRENT = ("rnn", "gru", "lstm")
 # What each series needs besides the defaults: CO₂ trends out of its training range, so the models

@@ -33,10 +33,10 @@ import numpy as np
 import torch
 
 from rnnlab.forecast import ForecastConfig, ModelSpec, default_train_config, load_series, run_forecast
-from rnnlab.forecast.results import ForecastResult
 from rnnlab.forecast.data import Series
 from rnnlab.forecast.metrics import format_table
 from rnnlab.forecast.plots import plot_forecast
+from rnnlab.forecast.results import ForecastResult
 
 CLASSICAL = ("naive", "seasonal-naive", "arima", "arimax", "var")
 CNN = {"channels": [16], "kernel_sizes": [3], "causal": True}
