@@ -151,8 +151,13 @@ def _prepare(series: Series, index: int, config: ForecastConfig, k_max: int) -> 
     return _Prepared(series, split, scaler, part, index)
 
 
-def _baselines(p: _Prepared, config: ForecastConfig, season: int | None, arima: bool) -> dict[str, str]:
-    """Naive, seasonal naive, ARIMA, ARIMAX and VAR forecasts of one series; returns their descriptions."""
+def _baselines(
+    p: _Prepared, config: ForecastConfig, season: int | None, arima: bool, intervals: bool
+) -> dict[str, str]:
+    """Naive, seasonal naive, ARIMA, ARIMAX and VAR forecasts of one series; returns their descriptions.
+
+    With ``intervals``, ARIMA and ARIMAX also give their Gaussian predictive quantiles and samples.
+    """
     s, part, k = p.series, p.part, p.part.actual.shape[1]
     x, o = s.values, part.origins
     part.forecasts["naive"] = ModelForecast("naive", baselines.naive_paths(x, o, k))
@@ -166,14 +171,13 @@ def _baselines(p: _Prepared, config: ForecastConfig, season: int | None, arima: 
         return described
     spec = baselines.ArimaSpec.default(season, config.arima_order)
     n_fit = p.split.n_fit
-    part.forecasts["arima"] = _gaussian_forecast(
-        "arima", *baselines.arima_paths(x, n_fit, o, k, spec), config
-    )
+    mean, std = baselines.arima_paths(x, n_fit, o, k, spec)
+    part.forecasts["arima"] = _gaussian_forecast("arima", mean, std, config, intervals)
     described["arima"] = f"statsmodels {spec.label}, fitted on train+valid, extended with test observations"
     if s.has_covariates:
         mean, std = baselines.arima_paths(x, n_fit, o, k, spec, past=s.past, future=s.future,
                                           lags=config.exog_lags)  # fmt: skip
-        part.forecasts["arimax"] = _gaussian_forecast("arimax", mean, std, config)
+        part.forecasts["arimax"] = _gaussian_forecast("arimax", mean, std, config, intervals)
         described["arimax"] = (
             f"statsmodels {spec.label} with regressors: past covariates at lags 1…{config.exog_lags} "
             "(held at their last value after the origin), future covariates at t"
@@ -191,13 +195,15 @@ def _baselines(p: _Prepared, config: ForecastConfig, season: int | None, arima: 
     return described
 
 
-def _gaussian_forecast(name: str, mean: np.ndarray, std: np.ndarray, config: ForecastConfig) -> ModelForecast:
-    """A baseline's forecast; with ``config.quantiles``, also its Gaussian quantiles and samples."""
+def _gaussian_forecast(
+    name: str, mean: np.ndarray, std: np.ndarray, config: ForecastConfig, intervals: bool
+) -> ModelForecast:
+    """A baseline's forecast; with ``intervals``, also its Gaussian quantiles and samples."""
     f = ModelForecast(name, mean)
-    if config.quantiles is not None:
+    if intervals:
         from scipy import special  # only for probabilistic reports
 
-        f.quantiles = {q: mean + std * special.ndtri(q) for q in config.quantiles}
+        f.quantiles = {q: mean + std * special.ndtri(q) for q in config.quantile_levels}
         noise = np.random.default_rng(config.seed).standard_normal(
             (mean.shape[0], config.samples, mean.shape[1])
         )
@@ -312,13 +318,14 @@ def run_forecast(
     short = min(p.part.actual.shape[1] for p in prepared)
     if short < max(horizons):
         notes.append(f"the test part has {short} values, so horizons above {short} are not scored")
+    overrides = dict(model_overrides or {})
+    configs = [_model_config(spec, overrides, panel[0], len(panel), config) for spec in specs]
+    intervals = config.quantiles is not None or any(c.probabilistic for c in configs)
     descriptions: dict[str, str] = {}
     for p in prepared:
-        descriptions.update(_baselines(p, config, season, arima))
-    overrides = dict(model_overrides or {})
+        descriptions.update(_baselines(p, config, season, arima, intervals))
     training: dict[str, TrainResult] = {}
-    for spec in specs:
-        mcfg = _model_config(spec, overrides, panel[0], len(panel), config)
+    for spec, mcfg in zip(specs, configs, strict=True):
         inputs = [input_matrix(p.series, p.scaler, covariates=spec.covariates, leads=mcfg.outputs,
                                index=p.index if mcfg.embedding_dim else None) for p in prepared]  # fmt: skip
         encoded = [EncodedSeries(x, mcfg.channels, p.split) for x, p in zip(inputs, prepared, strict=True)]
@@ -333,8 +340,8 @@ def run_forecast(
             factor = spread_factor(model, encoded)
             variants.append((f"{spec.label}-calibrated", factor))
             descriptions[variants[-1][0]] = (
-                f"{spec.label} with every σ ×{factor:.3f}, so its one-step validation errors have the "
-                "variance it predicts (recalibrated on the validation part)"
+                f"{spec.label} with every σ ×{factor:.3f}, the factor that maximises the likelihood of its "
+                "one-step validation targets"
             )
         for label, factor in variants:
             set_spread(model, factor)

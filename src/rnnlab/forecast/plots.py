@@ -13,8 +13,8 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnlab.forecast.results import ForecastResult
 from rnnlab.forecast.metrics import central_intervals, error_curve
+from rnnlab.forecast.results import ForecastResult
 
 
 def k_ahead(
