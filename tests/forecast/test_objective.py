@@ -7,8 +7,10 @@ import torch
 from scipy import stats
 
 from rnnlab.data.sampling import Batch
+from rnnlab.forecast.data import TimeSplit
+from rnnlab.forecast.encoding import EncodedSeries
 from rnnlab.forecast.objective import ForecastObjective, LikelihoodObjective, objective_for
-from rnnlab.forecast.windows import training_windows
+from rnnlab.forecast.windows import panel_windows, training_windows
 from rnnlab.models.forecasters import ForecasterConfig, build_forecaster
 
 
@@ -42,3 +44,18 @@ def test_likelihood_objective_is_the_gaussian_nll() -> None:
     expected = -stats.norm.logpdf(batch.y.numpy()[mask], th[:, 0], th[:, 1]).sum()
     assert n == mask.sum()
     np.testing.assert_allclose(float(loss.detach()), expected, rtol=1e-5)
+
+
+def test_covariate_weight_scales_the_covariate_channels_only() -> None:
+    """With past covariates, loss = Σ_target (μ − y)² + w Σ_covariates (μ − y)² over the mask."""
+    model = build_forecaster(ForecasterConfig(kind="gru", hidden_size=4, past_covariates=2))
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    batch = next(iter(panel_windows([EncodedSeries(x, 3, TimeSplit(40, 40, 40))], length=10, warmup=3,
+                                    outputs=1, batch_size=4, seed=0)))  # fmt: skip
+    theta, _ = model(batch.x)
+    err = ((theta[..., 0] - batch.y) ** 2).detach()
+    target = err[..., :1][batch.mask[..., :1]].sum()
+    covariates = err[..., 1:][batch.mask[..., 1:]].sum()
+    loss, n, _ = ForecastObjective(model, covariate_weight=0.25).loss(batch, None)
+    torch.testing.assert_close(loss.detach(), target + 0.25 * covariates)
+    assert n == int(batch.mask.sum())

@@ -89,3 +89,15 @@ def test_direct_and_recursive_shapes(kind: str) -> None:
     assert k_step(model, z, origins, 9).shape == (3, 9)
     with pytest.raises(ShapeError, match="origins"):
         k_step(model, z, np.array([70]), 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_prediction_on_cuda_matches_cpu() -> None:
+    """A CNN-GRU with covariates and a Gaussian head predicts the same on the GPU as on the CPU, and
+    samples paths there (the RNG fork covers the device)."""
+    model = _model("gru", past_covariates=1, future_covariates=1, likelihood="gaussian", conv=CONV.to_dict())
+    x = _x(channels=3)
+    cpu = k_step(model, x, [20, 30], 6)
+    gpu_model = model.cuda()
+    np.testing.assert_allclose(k_step(gpu_model, x, [20, 30], 6), cpu, atol=1e-4)
+    assert sample_paths(gpu_model, x, [20, 30], 6, samples=7).shape == (2, 7, 6)

@@ -42,7 +42,7 @@ FORECAST_FLAGS = {
     "test_fraction": "test_fraction", "window": "window", "warmup": "warmup", "difference": "difference",
     "direct": "direct", "season": "season", "arima_order": "arima_order", "seed": "seed",
     "quantiles": "quantiles", "samples": "samples", "select_by": "select_by", "exog_lags": "exog_lags",
-    "calibrate": "calibrate",
+    "calibrate": "calibrate", "covariate_weight": "covariate_weight",
 }  # fmt: skip
 TRAIN_FLAGS = {"epochs": "epochs", "lr": "lr", "batch": "batch_size", "seed": "seed", "device": "device",
                "max_minutes": "max_minutes"}  # fmt: skip
@@ -173,6 +173,13 @@ def register(subparsers: Any) -> None:
         type=int,
         metavar="E",
         help="with --series-column: a learned series embedding of E features (default none)",
+    )
+    model.add_argument(
+        "--covariate-weight",
+        type=float,
+        metavar="W",
+        help="point models: weight in (0, 1] of the predicted past covariates' squared error beside the "
+        "target's (default 1; lower keeps a noisy covariate from dominating the loss)",
     )
     model.add_argument(
         "--no-ablation",

@@ -103,8 +103,8 @@ def fit_forecaster(
                                   batch_size=train_config.batch_size, seed=train_config.seed)  # fmt: skip
     valid = panel_validation(data, outputs=model_config.outputs)
     keep = _KeepBest()
-    trainer = Trainer(objective_for(model), train_config, train_batches, valid, callbacks=[keep],
-                      progress=progress)  # fmt: skip
+    objective = objective_for(model, config.covariate_weight)
+    trainer = Trainer(objective, train_config, train_batches, valid, callbacks=[keep], progress=progress)
     result = trainer.fit()
     if keep.best is not None:
         model.load_state_dict(keep.best)

@@ -40,6 +40,7 @@ class ForecastConfig:
     select_by: int | None = None  # choose the model by validation MSE at this horizon (rolling origins)
     calibrate: bool = False  # also report each probabilistic model with σ rescaled on validation
     without_covariates: bool = True  # with covariates, also train each model on the target alone
+    covariate_weight: float = 1.0  # point models: weight of the predicted past covariates in the loss
     exog_lags: int = 4  # ARIMAX regressors: past covariates at lags 1 … m
     var_max_lags: int = 8  # the VAR's lag order is chosen by AIC up to this
 
@@ -72,6 +73,12 @@ class ForecastConfig:
             raise ConfigError(
                 f"samples must be ≥ 2 (CRPS compares samples with each other), got {self.samples}"
             )
+        if (
+            isinstance(self.covariate_weight, bool)
+            or not isinstance(self.covariate_weight, (int, float))
+            or not (0 < self.covariate_weight <= 1)
+        ):
+            raise ConfigError(f"covariate_weight must lie in (0, 1], got {self.covariate_weight!r}")
         if self.quantiles is not None:
             self.quantiles = check_quantiles([float(q) for q in self.quantiles])
         if self.select_by is not None and (not isinstance(self.select_by, int) or self.select_by < 1):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from rnnlab.data.sampling import Batch
@@ -16,14 +17,19 @@ from rnnlab.models.forecasters import Forecaster, ForecastState, detach_forecast
 
 
 class ForecastObjective:
-    """ℒ_sum = Σ_{(t,b,h,d) ∈ M} (μ_{t,b,h,d} − y_{t,b,h,d})², μ = θ[..., 0].
+    """ℒ_sum = Σ_{(t,b,h,d) ∈ M} w_d (μ_{t,b,h,d} − y_{t,b,h,d})², μ = θ[..., 0], w_0 = 1 (the target),
+    w_d = ``covariate_weight`` for the past covariates the model also predicts (d ≥ 1).
 
-    For a point head the trainer's "loss" is the MSE in normalised units (and the "ppl" its
-    progress bar shows is exp(MSE), which means nothing here beyond going down).
+    Squared error weighs every channel alike, so a hard-to-predict covariate can dominate the
+    loss; a weight below 1 keeps the target first (the NLL objective needs none: it divides
+    each channel's error by that channel's own σ). For a point head the trainer's "loss" is the
+    MSE in normalised units (and the "ppl" its progress bar shows is exp(MSE), which means
+    nothing here beyond going down).
     """
 
-    def __init__(self, model: Forecaster) -> None:
+    def __init__(self, model: Forecaster, covariate_weight: float = 1.0) -> None:
         self._model = model
+        self.covariate_weight = covariate_weight
 
     @property
     def model(self) -> nn.Module:
@@ -36,6 +42,8 @@ class ForecastObjective:
     def loss(self, batch: Batch, state: Any) -> tuple[Tensor, int, Any]:
         theta, new_state = self._theta(batch, state)
         err = (theta[..., 0] - batch.y) ** 2
+        if self.covariate_weight != 1.0 and err.shape[-1] > 1:
+            err = torch.cat([err[..., :1], self.covariate_weight * err[..., 1:]], dim=-1)
         return err[batch.mask].sum(), batch.n_tokens, new_state
 
     def init_state(self, batch_size: int) -> ForecastState:
@@ -59,6 +67,10 @@ class LikelihoodObjective(ForecastObjective):
         return nll[batch.mask].sum(), batch.n_tokens, new_state
 
 
-def objective_for(model: Forecaster) -> ForecastObjective:
-    """Squared error for a point head, negative log-likelihood for a distribution head."""
-    return LikelihoodObjective(model) if model.config.probabilistic else ForecastObjective(model)
+def objective_for(model: Forecaster, covariate_weight: float = 1.0) -> ForecastObjective:
+    """Squared error for a point head (covariates weighted), negative log-likelihood for a distribution."""
+    return (
+        LikelihoodObjective(model)
+        if model.config.probabilistic
+        else ForecastObjective(model, covariate_weight)
+    )
