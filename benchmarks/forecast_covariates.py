@@ -124,7 +124,8 @@ def chosen_by_validation(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]
 def run_dataset(name: str, seed: int, args: argparse.Namespace) -> ForecastResult:
     series, settings = dataset(name, seed)
     config = ForecastConfig(quantiles=[0.1, 0.5, 0.9], samples=args.samples, seed=seed,
-                            without_covariates=False, calibrate=True, **settings)  # fmt: skip
+                            without_covariates=False, calibrate=True,
+                            covariate_weight=args.covariate_weight, **settings)  # fmt: skip
     train = default_train_config(epochs=args.epochs, seed=seed)
     start = time.perf_counter()
     result = run_forecast(series, MODELS, config, train, progress=False)
@@ -150,13 +151,20 @@ def main() -> None:
                         help="seeds of weights, windows and samples (and of the synthetic data)")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=30, help="training epochs per model")
     parser.add_argument("--samples", type=int, default=200, help="sampled paths per origin (probabilistic)")
+    parser.add_argument("--covariate-weight", type=float, default=1.0,
+                        help="point models: weight of the predicted covariates in the loss")  # fmt: skip
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/forecast_covariates.json"),
                         help="where the results go")  # fmt: skip
     parser.add_argument("--png", type=Path, help="draw the calibrated Gaussian GRU (first dataset and seed)")
     args = parser.parse_args()
     torch.set_num_threads(1)  # shared machine; small models gain nothing from more threads
     report: dict[str, Any] = {
-        "settings": {"epochs": args.epochs, "samples": args.samples, "seeds": args.seeds}
+        "settings": {
+            "epochs": args.epochs,
+            "samples": args.samples,
+            "seeds": args.seeds,
+            "covariate_weight": args.covariate_weight,
+        }
     }
     for i, name in enumerate(args.datasets):
         results = [run_dataset(name, seed, args) for seed in args.seeds]
