@@ -145,10 +145,13 @@ class SeriesPasses(EpochSampler):
         return len(self.series)
 
     def _batches(self, epoch: int, start: int) -> Iterator[Batch]:
+        # A batch is one column, so under several ranks the first holds it and the others get an
+        # empty block: each validation target is still counted once in the ranks' sum.
+        column = self._block(1)
         for x, first, end in self.series[start:]:
-            yield _batch(x[:end], np.array([0]), end - 1, warmup=0, outputs=self.outputs,
-                         channels=self.channels, first=np.array([first]), end=np.array([end]),
-                         count_covariates=False)  # fmt: skip
+            yield _batch(x[:end], np.array([0])[column], end - 1, warmup=0, outputs=self.outputs,
+                         channels=self.channels, first=np.array([first])[column],
+                         end=np.array([end])[column], count_covariates=False)  # fmt: skip
 
     def _settings(self) -> dict[str, Any]:
         return {"series": len(self.series)}
