@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +31,39 @@ def test_every_option_has_help_text(name: str) -> None:
 def test_every_command_help_carries_an_example(name: str) -> None:
     """`rnnlab NAME --help` ends with at least one example invocation of that command."""
     assert f"rnnlab {name}" in (subcommand_parser(name).epilog or "")
+
+
+HEAVY = ("torch", "fastapi", "uvicorn", "matplotlib", "statsmodels")
+
+
+def imported_after(code: str) -> list[str]:
+    """Which of HEAVY a fresh interpreter has imported after running ``code``."""
+    src = Path(__file__).resolve().parents[1] / "src"
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(src)},
+    ).stdout
+    return list(ast.literal_eval(out.strip().splitlines()[-1]))
+
+
+def test_help_of_every_command_imports_no_heavy_library() -> None:
+    """`rnnlab --help` and every `rnnlab X --help` load neither torch, FastAPI, uvicorn, matplotlib nor
+    statsmodels: the whole parser is built and each command's help formatted in one fresh process."""
+    code = (
+        "from rnnlab.cli import build_parser\n"
+        "parser = build_parser()\n"
+        "parser.format_help()\n"
+        "for sub in next(a for a in parser._actions if a.dest == 'command').choices.values():\n"
+        "    sub.format_help()\n"
+    )
+    assert imported_after(code) == []
+
+
+def test_writing_a_poem_imports_no_heavy_library() -> None:
+    """`rnnlab poem 床前明月光` (the NumPy engine) writes its poem without torch or the web stack."""
+    code = "from rnnlab.cli import main\nassert main(['poem', '床前明月光', '--seed', '1']) == 0"
+    assert imported_after(code) == []
