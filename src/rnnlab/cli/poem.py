@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rnnlab.cli.options import add_engine_arguments, set_threads
+
 EPILOG = """\
 examples:
   rnnlab poem 床前明月光                         # continue a first line (form from its length: 五言绝句)
@@ -73,45 +75,6 @@ def register(subparsers: Any) -> None:
     backend.add_argument("--model", metavar="RUN_DIR", help="a run folder (default: the bundled Tang model)")
     add_engine_arguments(backend)
     p.set_defaults(func=run)
-
-
-def add_engine_arguments(group: Any) -> None:
-    """--engine, --device and --threads, shared by `rnnlab poem` and `rnnlab serve`."""
-    group.add_argument(
-        "--engine",
-        choices=("auto", "numpy", "torch"),
-        default="auto",
-        help="what steps the model: numpy (no torch needed; plain RNN/GRU/LSTM on the CPU), torch "
-        "(any model, CPU or GPU), or auto: numpy when it can run the model, else torch (default auto)",
-    )
-    group.add_argument(
-        "--device", choices=("cpu", "cuda"), default="cpu", help="(default cpu; cuda needs torch)"
-    )
-    group.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        metavar="N",
-        help="CPU threads of the engine (BLAS or torch); one token at a time gains little from more "
-        "(default 1)",
-    )
-
-
-def set_threads(threads: int, engine: str) -> None:
-    """Limit the engine's CPU threads. BLAS reads its variables when NumPy loads, so they are set
-    before anything imports NumPy; torch is told directly, and only when it is the engine."""
-    import os
-    import sys
-
-    from rnnlab.errors import ConfigError
-
-    if threads < 1:
-        raise ConfigError(f"--threads must be at least 1, got {threads}")
-    if "numpy" not in sys.modules:
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = str(threads)
-    if engine == "torch" and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
 
 
 def run(args: argparse.Namespace) -> int:

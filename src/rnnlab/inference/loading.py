@@ -114,12 +114,8 @@ def load_torch_lm(folder: str | Path, device: str = "cpu") -> LoadedLM:
     return LoadedLM(TorchStepper(model), vocab, config, "torch")
 
 
-def load_lm(folder: str | Path, engine: str = "auto", device: str = "cpu") -> LoadedLM:
-    """Load ``folder`` with ``engine`` ("auto", "numpy" or "torch"); see the module docstring.
-
-    ``auto`` picks NumPy on the CPU when it can run the model, torch otherwise (and always on a
-    GPU). ``numpy`` falls back to torch with a notice for a model it cannot run.
-    """
+def choose_engine(folder: str | Path, engine: str = "auto", device: str = "cpu") -> tuple[str, str | None]:
+    """The engine that ``load_lm`` will use for ``folder`` ("numpy" or "torch") and its notice."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; options are {list(ENGINES)}")
     folder = Path(folder)
@@ -128,13 +124,24 @@ def load_lm(folder: str | Path, engine: str = "auto", device: str = "cpu") -> Lo
             raise ConfigError(
                 f"the NumPy engine runs on the CPU only; use --engine torch (or auto) for --device {device}"
             )
-        return load_torch_lm(folder, device)
+        return "torch", None
     if engine == "torch":
-        return load_torch_lm(folder, device)
-    config = read_config(folder)
-    reason = numpy_blocker(folder, config)
+        return "torch", None
+    reason = numpy_blocker(folder, read_config(folder))
     if reason is None:
-        return load_numpy_lm(folder, config)
+        return "numpy", None
+    return "torch", f"note: the NumPy engine cannot run {folder.name} ({reason}); using torch"
+
+
+def load_lm(folder: str | Path, engine: str = "auto", device: str = "cpu") -> LoadedLM:
+    """Load ``folder`` with ``engine`` ("auto", "numpy" or "torch"); see the module docstring.
+
+    ``auto`` picks NumPy on the CPU when it can run the model, torch otherwise (and always on a
+    GPU). ``numpy`` falls back to torch with a notice for a model it cannot run.
+    """
+    chosen, notice = choose_engine(folder, engine, device)
+    if chosen == "numpy":
+        return load_numpy_lm(folder)
     lm = load_torch_lm(folder, device)
-    lm.notice = f"note: the NumPy engine cannot run {folder.name} ({reason}); using torch"
+    lm.notice = notice
     return lm
