@@ -37,8 +37,10 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"  # before NumPy loads: BLAS reads these once
 
 import argparse
+import asyncio
 import json
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -217,6 +219,108 @@ def generation(rounds: int) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------------------- server
+
+BODIES = [
+    {"prefix": "床前明月光"},
+    {"prefix": "春眠不觉晓"},
+    {"prefix": "白日依山尽", "form": "5x8"},
+    {"acrostic": "深度学习", "form": "7x4"},
+    {"prefix": "春风", "rhyme": True},
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "rnnlab", "serve", "--port", str(port), "--threads", "1"]
+    cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env_with_src(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # a benchmark may poll: nothing here is a test
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/models", timeout=5).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"rnnlab serve did not start on port {port}")
+
+
+async def load(url: str, requests: int, clients: int, timeout: float) -> dict[str, Any]:
+    """``requests`` poem requests from ``clients`` concurrent clients (each sends its next request
+    when its previous one is answered); latencies, failures, requests per second."""
+    import httpx
+
+    latencies: list[float] = []
+    failures: list[str] = []
+    sent = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal sent
+        while sent < requests:
+            i = sent
+            sent += 1
+            body = {**BODIES[i % len(BODIES)], "seed": i}
+            start = time.perf_counter()
+            try:
+                response = await http.post(url, json=body)
+                ok = response.status_code == 200 and len(response.json()["poems"]) == 1
+                if not ok:
+                    failures.append(f"{response.status_code}: {response.text[:100]}")
+            except httpx.HTTPError as err:
+                failures.append(repr(err))
+            latencies.append(time.perf_counter() - start)
+
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        elapsed = time.perf_counter() - start
+    lat = np.array(latencies)
+    return {
+        "requests": requests,
+        "clients": clients,
+        "requests_per_second": requests / elapsed,
+        "p50_s": float(np.percentile(lat, 50)),
+        "p99_s": float(np.percentile(lat, 99)),
+        "max_s": float(lat.max()),
+        "failed": len(failures),
+        "failures": failures[:5],
+    }
+
+
+def server(requests: int, clients: int, workers: int, timeout: float) -> dict[str, Any]:
+    port = free_port()
+    proc = start_server(port, workers)
+    url = f"http://127.0.0.1:{port}/api/poems"
+    try:
+        asyncio.run(load(url, 2 * clients, clients, timeout))  # warm-up: models loaded, tables built
+        alone_before = asyncio.run(load(url, max(requests // 5, 20), 1, timeout))
+        together = asyncio.run(load(url, requests, clients, timeout))
+        alone_after = asyncio.run(load(url, max(requests // 5, 20), 1, timeout))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    alone_rps = (alone_before["requests_per_second"] + alone_after["requests_per_second"]) / 2
+    ratio = together["requests_per_second"] / alone_rps
+    return {
+        "workers": workers,
+        "one_client_before": alone_before,
+        "concurrent": together,
+        "one_client_after": alone_after,
+        "throughput_ratio": ratio,
+        "goal": "throughput ≥ 3× one client, p99 ≤ 1.5 s, nothing dropped",
+        "met": ratio >= 3 and together["p99_s"] <= 1.5 and together["failed"] == 0,
+    }
+
+
 # --------------------------------------------------------------------------------------- main
 
 
@@ -224,6 +328,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default="cold,generation,server", help="comma list of parts to run")
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds per part; medians are kept")
+    p.add_argument("--requests", type=int, default=300, help="server: requests of the concurrent run")
+    p.add_argument("--clients", type=int, default=32, help="server: concurrent clients")
+    p.add_argument("--server-workers", type=int, default=1, help="server: `rnnlab serve --workers`")
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="server: seconds before a request counts as failed"
+    )
     p.add_argument("--out", type=Path, default=RESULTS, help="JSON file to write")
     args = p.parse_args()
     sys.path.insert(0, str(SRC))
@@ -238,6 +348,9 @@ def main() -> None:
     if "generation" in parts:
         result["generation"] = generation(args.rounds)
         print(json.dumps(result["generation"], indent=1))
+    if "server" in parts:
+        result["server"] = server(args.requests, args.clients, args.server_workers, args.timeout)
+        print(json.dumps(result["server"], indent=1))
     result["machine"]["load_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -108,6 +108,11 @@ class PoemVocab:
     def of(cls, vocab: Vocab | PoemVocab) -> PoemVocab:
         return vocab if isinstance(vocab, PoemVocab) else cls(vocab)
 
+    @property
+    def rhymes_ready(self) -> bool:
+        """Whether :meth:`rhyme_of` is computed already (the first call takes a while)."""
+        return self._rhyme_of is not None
+
     def rhyme_of(self) -> NDArray[np.int64]:
         """(V,) the rhyme group of each token as an index, −1 for none (computed on first use)."""
         if self._rhyme_of is None:

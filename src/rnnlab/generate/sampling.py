@@ -56,8 +56,11 @@ def _largest(e: FloatArray, width: int) -> FloatArray:
     return np.sort(e, axis=1)[:, ::-1]
 
 
-def rank(e: FloatArray, top_k: NDArray[Any], top_p: NDArray[Any]) -> Ranked:
-    """How many of each row's best-ranked tokens top-k (0 = off) then top-p (1 = off) keep."""
+def rank(e: FloatArray, top_k: NDArray[Any], top_p: NDArray[Any], total: FloatArray | None = None) -> Ranked:
+    """How many of each row's best-ranked tokens top-k (0 = off) then top-p (1 = off) keep.
+
+    ``total`` may pass Σ e per row when the caller has it already.
+    """
     rows, vocab = e.shape
     k = np.asarray(top_k, dtype=np.int64)
     p = np.asarray(top_p, dtype=np.float64)
@@ -66,9 +69,8 @@ def rank(e: FloatArray, top_k: NDArray[Any], top_p: NDArray[Any]) -> Ranked:
     if use_k.any():
         top[use_k] = np.minimum(k[use_k], np.count_nonzero(e[use_k], axis=1))
     nucleus = use_p & ~use_k  # top-p over the whole distribution: its mass is the row's total
-    total = np.zeros(rows, dtype=np.float32)
-    if nucleus.any():
-        total[nucleus] = e[nucleus].sum(axis=1)
+    if total is None:
+        total = e.sum(axis=1)
     width = min(vocab, CHUNK)
     ranked = _largest(e, width)
     cum = np.cumsum(ranked, axis=1)
@@ -162,13 +164,19 @@ def pick_tokens(
     u = np.array([rngs[i].random() for i in sampled.tolist()])
     k, p = np.asarray(top_k)[sampled], np.asarray(top_p)[sampled]
     cut = (k > 0) | (p < 1.0)
-    if cut.all():
-        tokens[sampled] = draw_ranked(rank(e, k, p), u)
-    elif not cut.any():
-        tokens[sampled] = draw_full(e, u)
-    else:
-        tokens[sampled[cut]] = draw_ranked(rank(e[cut], k[cut], p[cut]), u[cut])
+    if not cut.all():
         tokens[sampled[~cut]] = draw_full(e[~cut], u[~cut])
+    if cut.any():
+        if not cut.all():
+            e, k, p, u, sampled = e[cut], k[cut], p[cut], u[cut], sampled[cut]
+        total = e.sum(axis=1)
+        # The best token (weight 1) alone reaches p · Σe: the nucleus is that token and needs no
+        # ranking (a position the constraints force, or a model that is sure).
+        sure = (k == 0) & (p * total <= 1.0)
+        tokens[sampled[sure]] = np.argmax(e[sure], axis=1)
+        if not sure.all():
+            rest = ~sure
+            tokens[sampled[rest]] = draw_ranked(rank(e[rest], k[rest], p[rest], total[rest]), u[rest])
     return tokens.astype(np.int64)
 
 

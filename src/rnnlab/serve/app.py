@@ -198,6 +198,12 @@ class PoetRegistry:
         """Load the model if needed and check ``request`` against it (ConfigError/DataError if bad)."""
         return self.get(name).prepare(request)
 
+    def ready(self, name: str, request: PoemRequest) -> bool:
+        """Whether submitting ``request`` is quick: its model and decoder are up and, for a rhymed
+        request, the rhyme table is built (the first one reads pypinyin for every character)."""
+        poet = self._poets.get(name)
+        return name in self._workers and poet is not None and (not request.rhyme or poet.tables.rhymes_ready)
+
     def submit(self, name: str, request: PoemRequest) -> tuple[PoemJob, Future[DecodeJob]]:
         """Check ``request`` and queue it on the model's decoder; ServerBusy when too many wait."""
         poem_job = self.prepare(name, request)
@@ -295,8 +301,10 @@ def create_app(
             )
         request = body.to_request()
         form = resolve_form(request)
-        # Off the event loop: the first request also loads the model (a fraction of a second).
-        poem_job, future = await run_in_threadpool(registry.submit, body.model, request)
+        if registry.ready(body.model, request):  # a fraction of a millisecond: no thread hop
+            poem_job, future = registry.submit(body.model, request)
+        else:  # off the event loop: loading the model or building the rhyme table takes a while
+            poem_job, future = await run_in_threadpool(registry.submit, body.model, request)
         await asyncio.wrap_future(future)  # the decoder thread resolves it when the poems are done
         return GenerateResponse(
             poems=poem_job.poems(),
