@@ -20,8 +20,9 @@ the corpus readers or the downloader, which keeps `rnnlab poem` quick to start.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rnnlab.lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -166,12 +167,4 @@ __all__ = [
     "write_tang_npz",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rnnlab.data' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

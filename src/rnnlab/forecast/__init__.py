@@ -8,8 +8,9 @@ importing torch or statsmodels.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rnnlab.lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -58,12 +59,4 @@ __all__ = [
     "states_at",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rnnlab.forecast' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -16,8 +16,9 @@ Names load on first use (PEP 562), so importing this package imports neither tor
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rnnlab.lazy import lazy_exports
 
 _EXPORTS = {
     "ENGINES": "rnnlab.inference.loading",
@@ -46,12 +47,4 @@ if TYPE_CHECKING:
     from rnnlab.inference.numpy_engine import NumpyLM, numpy_unsupported
     from rnnlab.inference.torch_engine import TorchStepper
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rnnlab.inference' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
