@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import ast
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from rnnlab.cli import COMMAND_MODULES, build_parser
+from tests.imports import imported_after
 
 
 def subcommand_parser(name: str) -> argparse.ArgumentParser:
@@ -31,23 +28,6 @@ def test_every_option_has_help_text(name: str) -> None:
 def test_every_command_help_carries_an_example(name: str) -> None:
     """`rnnlab NAME --help` ends with at least one example invocation of that command."""
     assert f"rnnlab {name}" in (subcommand_parser(name).epilog or "")
-
-
-HEAVY = ("torch", "fastapi", "uvicorn", "matplotlib", "statsmodels")
-
-
-def imported_after(code: str) -> list[str]:
-    """Which of HEAVY a fresh interpreter has imported after running ``code``."""
-    src = Path(__file__).resolve().parents[1] / "src"
-    probe = f"{code}\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(src)},
-    ).stdout
-    return list(ast.literal_eval(out.strip().splitlines()[-1]))
 
 
 def test_help_of_every_command_imports_no_heavy_library() -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +12,7 @@ from fastapi import FastAPI
 from rnnlab.cli import main
 from rnnlab.pretrained import bundled_dir
 from rnnlab.serve.app import ENVIRONMENT, app_from_environment
+from tests.imports import imported_after
 
 
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,12 +91,4 @@ def test_bad_arguments_are_clear_errors(
 
 def test_other_commands_do_not_import_the_web_stack() -> None:
     """Building the parser (every command's startup) leaves FastAPI and uvicorn unimported."""
-    code = (
-        "import sys, rnnlab.cli; rnnlab.cli.build_parser(); "
-        "print(sorted({'fastapi', 'uvicorn'} & set(sys.modules)))"
-    )
-    src = Path(__file__).resolve().parents[2] / "src"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(src)}
-    ).stdout
-    assert out.strip() == "[]"
+    assert imported_after("import rnnlab.cli\nrnnlab.cli.build_parser()", ("fastapi", "uvicorn")) == []
