@@ -12,7 +12,6 @@ from rnnlab.generate.decoding import (
     DecodeJob,
     beam_search,
     decode,
-    pick_tokens,
     sample,
     warm_up,
 )
@@ -35,6 +34,7 @@ from rnnlab.generate.processors import (
     filter_scores,
     sampling_processors,
 )
+from rnnlab.generate.sampling import pick_tokens
 from rnnlab.generate.stepper import Stepper, as_stepper
 
 __all__ = [

@@ -45,7 +45,7 @@ from rnnlab.generate.processors import (
     apply_processors,
     sampling_processors,
 )
-from rnnlab.generate.sampling import pick_tokens
+from rnnlab.generate.sampling import RowSettings, pick
 from rnnlab.generate.stepper import Stepper, as_stepper
 
 
@@ -207,6 +207,8 @@ class DecodeBatch:
         self._span()
 
     def _span(self) -> None:
+        """Recompute what depends on the row layout: each job's span and the rows' settings."""
+        self.settings = RowSettings.of(self.temperature, self.top_k, self.top_p)
         self.spans, start = [], 0
         for job in self.jobs:
             self.spans.append((job, start, start + len(job.alive)))
@@ -223,7 +225,7 @@ class DecodeBatch:
         ]
         scores = parts[0] if len(parts) == 1 else np.concatenate(parts)
         # 2. temperature, top-k, top-p and the draw, vectorised over rows with their own settings
-        tokens = pick_tokens(scores, self.temperature, self.top_k, self.top_p, self.rngs)
+        tokens = pick(scores, self.settings, self.rngs)
         # 3. record; rows end after a stop id or at the length limit
         leaving: NDArray[np.bool_] | None = None
         finished = []
@@ -245,8 +247,8 @@ class DecodeBatch:
 
     def _keep(self, rows: NDArray[np.intp]) -> None:
         self.jobs = [job for job in self.jobs if not job.done]
-        self._span()
         self.temperature, self.top_k, self.top_p = self.temperature[rows], self.top_k[rows], self.top_p[rows]
+        self._span()
         self.rngs = [self.rngs[i] for i in rows.tolist()]
         self.logits = self.logits[rows]
         self.state = self.stepper.select(self.state, rows) if len(rows) else None

@@ -59,42 +59,53 @@ def _largest(e: FloatArray, width: int) -> FloatArray:
 def rank(e: FloatArray, top_k: NDArray[Any], top_p: NDArray[Any], total: FloatArray | None = None) -> Ranked:
     """How many of each row's best-ranked tokens top-k (0 = off) then top-p (1 = off) keep.
 
-    ``total`` may pass Σ e per row when the caller has it already.
+    Every row must truncate (k > 0 or p < 1). ``total`` may pass Σ e per row when the caller has
+    it already.
     """
     rows, vocab = e.shape
     k = np.asarray(top_k, dtype=np.int64)
     p = np.asarray(top_p, dtype=np.float64)
-    use_k, use_p = k > 0, p < 1.0
-    top = np.full(rows, vocab)  # how many top-k keeps; tokens of weight 0 never count
-    if use_k.any():
-        top[use_k] = np.minimum(k[use_k], np.count_nonzero(e[use_k], axis=1))
-    nucleus = use_p & ~use_k  # top-p over the whole distribution: its mass is the row's total
     if total is None:
         total = e.sum(axis=1)
     width = min(vocab, CHUNK)
     ranked = _largest(e, width)
     cum = np.cumsum(ranked, axis=1)
+    if not k.any():  # top-p alone, the usual case: kept from the chunk, else from the whole row
+        if width < vocab:
+            longer = cum[:, -1] < p * total  # the nucleus reaches past the chunk
+            if longer.any():
+                ranked, cum = _rank_longer(e, ranked, cum, longer)
+        kept = np.maximum((cum - ranked < (p * total)[:, None]).sum(axis=1), 1)
+        return Ranked(e, ranked, cum, kept)
+    use_k, use_p = k > 0, p < 1.0
+    top = np.full(rows, vocab)  # how many top-k keeps; tokens of weight 0 never count
+    top[use_k] = np.minimum(k[use_k], np.count_nonzero(e[use_k], axis=1))
     # Rows whose decision may need values past the chunk: a top-k wider than it, or a nucleus
-    # that the chunk's mass does not reach yet. They are ranked in full.
-    longer = use_k & (top > width) | nucleus & (cum[:, -1] < p * total)
+    # (without top-k) that the chunk's mass does not reach yet. They are ranked in full.
+    longer = use_k & (top > width) | ~use_k & use_p & (cum[:, -1] < p * total)
     if width < vocab and longer.any():
-        wide = np.zeros((rows, vocab), dtype=ranked.dtype)
-        wide[:, :width] = ranked
-        wide[longer] = _largest(e[longer], vocab)
-        ranked = wide
-        wide_cum = np.full((rows, vocab), np.inf, dtype=cum.dtype)  # never kept, never drawn
-        wide_cum[:, :width] = cum
-        wide_cum[longer] = np.cumsum(wide[longer], axis=1)
-        cum = wide_cum
-    if not use_p.any():
-        return Ranked(e, ranked, cum, top)
+        ranked, cum = _rank_longer(e, ranked, cum, longer)
     last = np.minimum(top, cum.shape[1]) - 1
     mass = np.where(use_k, cum[np.arange(rows), last], total)  # what p is a share of
     within = cum - ranked < (p * mass)[:, None]  # the weight ranked above is below p·mass
-    if use_k.any():
-        within &= np.arange(cum.shape[1]) < top[:, None]
+    within &= np.arange(cum.shape[1]) < top[:, None]
     kept = np.where(use_p, np.maximum(within.sum(axis=1), 1), top)
     return Ranked(e, ranked, cum, kept)
+
+
+def _rank_longer(
+    e: FloatArray, ranked: FloatArray, cum: FloatArray, longer: NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    """``ranked``/``cum`` widened to the whole vocabulary, the ``longer`` rows ranked in full."""
+    rows, vocab = e.shape
+    width = ranked.shape[1]
+    wide = np.zeros((rows, vocab), dtype=ranked.dtype)
+    wide[:, :width] = ranked
+    wide[longer] = _largest(e[longer], vocab)
+    wide_cum = np.full((rows, vocab), np.inf, dtype=cum.dtype)  # +∞: never kept, never drawn
+    wide_cum[:, :width] = cum
+    wide_cum[longer] = np.cumsum(wide[longer], axis=1)
+    return wide, wide_cum
 
 
 def _ids_at(ranked: Ranked, position: IntArray) -> IntArray:
@@ -135,6 +146,28 @@ def exp_shifted(scores: FloatArray) -> FloatArray:
     return np.exp(scores - scores.max(axis=1, keepdims=True))
 
 
+@dataclass(frozen=True)
+class RowSettings:
+    """Each row's temperature, top-k and top-p, with what picking derives from them, computed
+    once per batch layout rather than at every step (the rows of a batch change rarely)."""
+
+    temperature: NDArray[np.float64]  # (N,) 0 = greedy
+    top_k: IntArray  # (N,) 0 = off
+    top_p: NDArray[np.float64]  # (N,) 1 = off
+    sampled: IntArray  # rows that draw (temperature > 0)
+    inverse_t: FloatArray  # (S, 1) 1/T of those rows, capped at 10³⁰ so that 0 · (1/T) stays 0
+    cut: NDArray[np.bool_]  # (S,) which of them truncate (k > 0 or p < 1)
+
+    @classmethod
+    def of(cls, temperature: NDArray[Any], top_k: NDArray[Any], top_p: NDArray[Any]) -> RowSettings:
+        t = np.asarray(temperature, dtype=np.float64)
+        k, p = np.asarray(top_k, dtype=np.int64), np.asarray(top_p, dtype=np.float64)
+        sampled = np.flatnonzero(t != 0)
+        with np.errstate(divide="ignore"):
+            inverse = np.minimum(1.0 / t[sampled], 1e30).astype(np.float32)[:, None]
+        return cls(t, k, p, sampled, inverse, (k[sampled] > 0) | (p[sampled] < 1.0))
+
+
 def pick_tokens(
     scores: FloatArray,
     temperature: NDArray[Any],
@@ -143,41 +176,48 @@ def pick_tokens(
     rngs: Sequence[np.random.Generator],
 ) -> IntArray:
     """One token per row of ``scores`` (N, V), each row with its own T, k, p and generator."""
+    return pick(scores, RowSettings.of(temperature, top_k, top_p), rngs)
+
+
+def pick(scores: FloatArray, rows: RowSettings, rngs: Sequence[np.random.Generator]) -> IntArray:
+    """:func:`pick_tokens` with the settings prepared (what a decoding batch calls every step)."""
     best = scores.max(axis=1)
     if not np.isfinite(best).all():
         raise ConfigError(
             "every token is excluded for some row (the constraints leave nothing to choose); "
             "loosen the constraints or check the vocabulary"
         )
-    greedy = temperature == 0
-    tokens = np.argmax(scores, axis=1) if greedy.any() else np.zeros(len(scores), dtype=np.int64)
-    sampled = np.flatnonzero(~greedy)
+    sampled, n = rows.sampled, len(scores)
+    tokens = np.zeros(n, dtype=np.int64) if len(sampled) == n else np.argmax(scores, axis=1)
     if not len(sampled):
-        return tokens.astype(np.int64)
-    every = len(sampled) == len(scores)
+        return tokens
     # e = exp((z − max z) / T), built in one buffer
-    e = scores - best[:, None] if every else scores[sampled] - best[sampled, None]
-    # 1/T capped at 10³⁰: a float32 that cannot overflow, so 0 · (1/T) stays 0 for the best token
-    # (a T this small already puts all weight on the best tokens).
-    e *= np.minimum(1.0 / temperature[sampled], 1e30).astype(np.float32)[:, None]
+    e = scores - best[:, None] if len(sampled) == n else scores[sampled] - best[sampled, None]
+    e *= rows.inverse_t
     np.exp(e, out=e)
     u = np.array([rngs[i].random() for i in sampled.tolist()])
-    k, p = np.asarray(top_k)[sampled], np.asarray(top_p)[sampled]
-    cut = (k > 0) | (p < 1.0)
-    if not cut.all():
+    cut = rows.cut
+    every_cut = cut.all()
+    if not every_cut:
         tokens[sampled[~cut]] = draw_full(e[~cut], u[~cut])
-    if cut.any():
-        if not cut.all():
-            e, k, p, u, sampled = e[cut], k[cut], p[cut], u[cut], sampled[cut]
-        total = e.sum(axis=1)
-        # The best token (weight 1) alone reaches p · Σe: the nucleus is that token and needs no
-        # ranking (a position the constraints force, or a model that is sure).
-        sure = (k == 0) & (p * total <= 1.0)
+        if not cut.any():
+            return tokens
+    k, p = rows.top_k[sampled], rows.top_p[sampled]
+    if not every_cut:
+        e, k, p, u, sampled = e[cut], k[cut], p[cut], u[cut], sampled[cut]
+    total = e.sum(axis=1)
+    # The best token (weight 1) alone reaches p · Σe: the nucleus is that token and needs no
+    # ranking (a position the constraints force, or a model that is sure).
+    sure = (k == 0) & (p * total <= 1.0)
+    if sure.all():
+        tokens[sampled] = np.argmax(e, axis=1)
+        return tokens
+    if sure.any():
         tokens[sampled[sure]] = np.argmax(e[sure], axis=1)
-        if not sure.all():
-            rest = ~sure
-            tokens[sampled[rest]] = draw_ranked(rank(e[rest], k[rest], p[rest], total[rest]), u[rest])
-    return tokens.astype(np.int64)
+        rest = ~sure
+        e, k, p, u, sampled, total = e[rest], k[rest], p[rest], u[rest], sampled[rest], total[rest]
+    tokens[sampled] = draw_ranked(rank(e, k, p, total), u)
+    return tokens
 
 
 def kept_mask(scores: FloatArray, top_k: NDArray[Any], top_p: NDArray[Any]) -> NDArray[np.bool_]:
