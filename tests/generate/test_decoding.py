@@ -19,6 +19,7 @@ from rnnlab.generate import (
     TopP,
     as_stepper,
     beam_search,
+    decode,
     filter_scores,
     pick_tokens,
     sample,
@@ -201,3 +202,15 @@ def test_torch_stepper_select_and_concat_keep_rows_apart(model: RNNLM) -> None:
     np.testing.assert_allclose(both[1:], stepper.step(ids[1:], b)[0], atol=1e-6)
     picked, _ = stepper.step(np.array([2, 2]), stepper.select(b, np.array([1, 1])))
     np.testing.assert_allclose(picked[0], picked[1], atol=0)
+
+
+def test_contexts_read_together_decode_as_if_read_alone(model: RNNLM) -> None:
+    """add_all reads equal-length contexts as one batch; every job still gets what it gets alone."""
+    configs = [
+        DecodeConfig(max_new_tokens=8, temperature=1.2, seed=s, num_samples=1 + s % 2) for s in range(5)
+    ]
+    contexts = [[1, 2], [3, 4], [5, 6, 0], [2, 2], [6]]
+    alone = [sample(model, c, cfg) for c, cfg in zip(contexts, configs, strict=True)]
+    jobs = [DecodeJob(c, cfg) for c, cfg in zip(contexts, configs, strict=True)]
+    decode(model, jobs)
+    assert [job.outputs() for job in jobs] == alone

@@ -131,15 +131,17 @@ def test_unexpected_or_missing_weights_are_refused() -> None:
         NumpyLM(model.config.to_dict(), tensors)
 
 
-def save_run(model: RNNLM, folder: Path) -> Path:
-    """A bundle-like folder: config, a vocabulary of V tokens, float16 weights."""
+def save_run(model: RNNLM, folder: Path, tokens: list[str] | None = None) -> Path:
+    """A bundle-like folder: config, a vocabulary (V − 4 CJK characters by default), float16 weights."""
     from safetensors.torch import save_file
 
     from rnnlab.data.vocab import Vocab
 
     folder.mkdir()
     (folder / CONFIG_FILE).write_text(json.dumps({"model": model.config.to_dict(), "train": {}}), "utf-8")
-    Vocab.build([chr(0x4E00 + i) for i in range(V - 4)]).save(folder / VOCAB_FILE)
+    vocab = Vocab.build(tokens or [chr(0x4E00 + i) for i in range(V - 4)])
+    assert len(vocab) == model.config.vocab_size
+    vocab.save(folder / VOCAB_FILE)
     save_file({k: v.half().contiguous() for k, v in model_tensors(model).items()}, str(folder / MODEL_FILE))
     return folder
 
@@ -186,3 +188,20 @@ def test_the_engine_imports_neither_torch_nor_the_web_stack() -> None:
         "lm.stepper.prefill(np.array([[3], [4]]), None)"
     )
     assert imported_after(code) == []
+
+
+def test_cli_says_when_it_falls_back_to_torch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`rnnlab poem --model RUN` with a layer-norm model writes with torch and says so in one line."""
+    from rnnlab.cli import main
+
+    chars = "春花秋月何时了往事知多少小楼昨夜又东风"
+    torch.manual_seed(0)
+    model = RNNLM(
+        RNNLMConfig(vocab_size=len(chars) + 6, embed_size=8, hidden_size=8, num_layers=1, layer_norm=True)
+    )
+    folder = save_run(model, tmp_path / "ln", [*chars, "，", "。"])
+    assert main(["poem", "--model", str(folder), "--acrostic", "春花秋月", "--seed", "0"]) == 0
+    out, err = capsys.readouterr()
+    assert [line[0] for line in out.strip().split("\n")] == list("春花秋月")
+    (notice,) = err.strip().splitlines()
+    assert "NumPy engine cannot run" in notice and "layer normalisation" in notice and "using torch" in notice

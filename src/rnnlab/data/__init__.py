@@ -20,6 +20,8 @@ the corpus readers or the downloader, which keeps `rnnlab poem` quick to start.
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rnnlab.lazy import lazy_exports
@@ -43,7 +45,6 @@ _EXPORTS = {
     "read_text_corpus": "rnnlab.data.corpus",
     "shakespeare": "rnnlab.data.defaults",
     "shakespeare_plays": "rnnlab.data.defaults",
-    "tang": "rnnlab.data.defaults",
     "get_tang": "rnnlab.data.download",
     "install_tang": "rnnlab.data.download",
     "data_dir": "rnnlab.data.paths",
@@ -89,7 +90,7 @@ if TYPE_CHECKING:
         read_poetry_jsonl,
         read_text_corpus,
     )
-    from rnnlab.data.defaults import shakespeare, shakespeare_plays, tang
+    from rnnlab.data.defaults import shakespeare, shakespeare_plays
     from rnnlab.data.download import get_tang, install_tang
     from rnnlab.data.paths import data_dir
     from rnnlab.data.poems import (
@@ -168,3 +169,16 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
+
+# `tang` names both a submodule (the tang.npz format) and the function that loads the installed
+# Tang collection. Importing a submodule rebinds the package attribute of its name to the module,
+# so the submodule is imported first and the name then bound to the function, which loads its
+# own module (the corpus readers and the downloader) only when called.
+importlib.import_module("rnnlab.data.tang")
+
+
+def tang(dest: str | Path | None = None) -> PoemCorpus:
+    """The Tang collection installed by ``rnnlab data get tang``: :func:`rnnlab.data.defaults.tang`."""
+    from rnnlab.data.defaults import tang as load
+
+    return load(dest)

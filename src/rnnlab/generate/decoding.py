@@ -186,24 +186,44 @@ class DecodeBatch:
 
     def add(self, job: DecodeJob) -> None:
         """Read the job's context and append its rows; a job with nothing to generate ends at once."""
-        if job.done:
-            return
-        config = job.config
-        context = np.asarray(job.context, dtype=np.int64)[:, None]  # (T, 1): one row …
-        logits, state = self.stepper.prefill(context, job.state)
-        n = config.num_samples
-        repeat = np.zeros(n, dtype=np.intp)  # … repeated for the job's n samples
+        self.add_all([job])
+
+    def add_all(self, jobs: Sequence[DecodeJob]) -> None:
+        """Add several jobs; contexts of one length from fresh rows are read as one batch.
+
+        The server admits several waiting requests at a time: reading their prompts together
+        costs about what one costs, since a recurrent step over k rows reads the weights once.
+        """
+        groups: dict[int, list[DecodeJob]] = {}
+        for job in jobs:
+            if job.done:
+                continue
+            if job.state is None:
+                groups.setdefault(len(job.context), []).append(job)
+            else:  # its own initial state (an encoded source): read on its own
+                self._join([job], *self.stepper.prefill(np.asarray(job.context)[:, None], job.state))
+        for group in groups.values():
+            contexts = np.array([job.context for job in group], dtype=np.int64).T  # (T, k)
+            self._join(group, *self.stepper.prefill(contexts, None))
+
+    def _join(self, jobs: list[DecodeJob], logits: FloatArray, state: Any) -> None:
+        """Append ``jobs``, whose contexts gave one row each of ``logits``/``state``, each row
+        repeated for its job's samples."""
+        counts = [job.config.num_samples for job in jobs]
+        repeat = np.repeat(np.arange(len(jobs)), counts)
         state, logits = self.stepper.select(state, repeat), logits[repeat]
         if len(self):
             self.state = self.stepper.concat([self.state, state])
             self.logits = np.concatenate([self.logits, logits])
         else:
             self.state, self.logits = state, logits
-        self.jobs.append(job)
-        self.temperature = np.concatenate([self.temperature, np.full(n, config.temperature)])
-        self.top_k = np.concatenate([self.top_k, np.full(n, config.top_k, dtype=np.int64)])
-        self.top_p = np.concatenate([self.top_p, np.full(n, config.top_p)])
-        self.rngs += row_generators(config.seed, n)
+        for job, n in zip(jobs, counts, strict=True):
+            config = job.config
+            self.jobs.append(job)
+            self.temperature = np.concatenate([self.temperature, np.full(n, config.temperature)])
+            self.top_k = np.concatenate([self.top_k, np.full(n, config.top_k, dtype=np.int64)])
+            self.top_p = np.concatenate([self.top_p, np.full(n, config.top_p)])
+            self.rngs += row_generators(config.seed, n)
         self._span()
 
     def _span(self) -> None:
@@ -257,8 +277,7 @@ class DecodeBatch:
 def decode(model: Any, jobs: Sequence[DecodeJob]) -> list[DecodeJob]:
     """Run ``jobs`` to the end as one batch; returns them (their ``outputs()`` hold the tokens)."""
     batch = DecodeBatch(model)
-    for job in jobs:
-        batch.add(job)
+    batch.add_all(jobs)
     while len(batch):
         batch.step()
     return list(jobs)

@@ -130,13 +130,19 @@ class BatchWorker:
                 waiting = self._waiting.popleft()
                 taken.append(waiting)
                 rows += waiting.job.config.num_samples
-        for waiting in taken:
-            if not waiting.future.set_running_or_notify_cancel():
-                continue  # the client went away before its turn
-            try:
-                self.batch.add(waiting.job)  # prefill: reads the job's context
-            except Exception as err:
-                waiting.future.set_exception(err)
+        admitted = [w for w in taken if w.future.set_running_or_notify_cancel()]  # skip the cancelled
+        try:
+            self.batch.add_all([w.job for w in admitted])  # prefill: reads the prompts together
+        except Exception:  # find the job that cannot be read and fail it alone
+            for waiting in admitted:
+                if waiting.job in self.batch.jobs:
+                    continue
+                try:
+                    self.batch.add(waiting.job)
+                except Exception as err:
+                    waiting.future.set_exception(err)
+        for waiting in admitted:
+            if waiting.future.done():
                 continue
             if waiting.job.done:
                 waiting.future.set_result(waiting.job)  # nothing to generate
