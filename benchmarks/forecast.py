@@ -21,8 +21,8 @@ from typing import Any
 import torch
 
 from rnnlab.forecast import ForecastConfig, default_train_config, load_series, run_forecast
-from rnnlab.forecast.api import ForecastResult
 from rnnlab.forecast.plots import plot_forecast
+from rnnlab.forecast.results import ForecastResult
 
 RECURRENT = ("rnn", "gru", "lstm")
 # What each series needs besides the defaults: CO₂ trends out of its training range, so the models
@@ -95,7 +95,7 @@ def main() -> None:
         result = run_forecast(load_series(name, seed=args.seed), args.models, config, train, progress=False)
         seconds = time.perf_counter() - start
         print(f"\n## {result.series.name}  ({len(result.series)} values, {len(result.origins)} test origins, "
-              f"{seconds:.0f} s; ARIMA = {result.forecasts['arima'].description})")  # fmt: skip
+              f"{seconds:.0f} s; ARIMA = {result.descriptions['arima']})")  # fmt: skip
         print(result.report())
         v = verdict(result)
         print()

@@ -327,13 +327,13 @@ def test_packed_without_shuffle_keeps_the_corpus_order() -> None:
 # --------------------------------------------------------------------------------------------- all samplers
 
 SAMPLERS: dict[str, Callable[..., Any]] = {
-    "sequential": lambda seed, **kw: SequentialSampler(np.arange(3000) % 97, 6, 11, seed=seed, **kw),
-    "random": lambda seed, **kw: RandomWindowSampler(np.arange(3000) % 97, 6, 11, seed=seed, **kw),
-    "padded": lambda seed, **kw: PaddedPoemBatches(
-        make_poems(40, high=40), 6, pad_id=PAD, bos_id=BOS, eos_id=EOS, fixed_length=50, seed=seed, **kw
+    "sequential": lambda seed, b=6, **kw: SequentialSampler(np.arange(3000) % 97, b, 11, seed=seed, **kw),
+    "random": lambda seed, b=6, **kw: RandomWindowSampler(np.arange(3000) % 97, b, 11, seed=seed, **kw),
+    "padded": lambda seed, b=6, **kw: PaddedPoemBatches(
+        make_poems(40, high=40), b, pad_id=PAD, bos_id=BOS, eos_id=EOS, fixed_length=50, seed=seed, **kw
     ),
-    "packed": lambda seed, **kw: PackedPoemStreams(
-        make_poems(40, high=40), 6, 11, eos_id=EOS, seed=seed, **kw
+    "packed": lambda seed, b=6, **kw: PackedPoemStreams(
+        make_poems(40, high=40), b, 11, eos_id=EOS, seed=seed, **kw
     ),
 }
 
@@ -381,18 +381,55 @@ def test_same_seed_same_batches_other_seed_other_batches(kind: str) -> None:
     assert same_batches(later[-1], b)
 
 
+def joined_ranks(ranks: list[list[Batch]], i: int) -> Batch:
+    """Batch i of every rank, side by side (column blocks concatenated in rank order)."""
+    parts = [r[i] for r in ranks]
+    lengths = None if parts[0].lengths is None else torch.cat([p.lengths for p in parts])  # type: ignore[misc]
+    return Batch(
+        x=torch.cat([p.x for p in parts], dim=1),
+        y=torch.cat([p.y for p in parts], dim=1),
+        mask=torch.cat([p.mask for p in parts], dim=1),
+        reset_state=parts[0].reset_state,
+        lengths=lengths,
+    )
+
+
 @pytest.mark.parametrize("kind", sorted(SAMPLERS))
-def test_ranks_split_the_global_batch(kind: str) -> None:
-    """With world_size = 3 the ranks' columns, side by side, are the single-process batch."""
+@pytest.mark.parametrize("world_size", [2, 3, 4, 7])
+def test_ranks_split_the_global_batch(kind: str, world_size: int) -> None:
+    """Side by side, the ranks' blocks are the single-process batch, short last batches included.
+
+    B = 6 over 4 ranks gives blocks of 2, 2, 1, 1 columns; over 7 ranks the last rank gets none;
+    a short last batch (random: 271 windows = 45·6 + 1; padded: 40 poems = 6·6 + 4) is split too.
+    """
     build = SAMPLERS[kind]
-    extra = {"drop_last": True} if kind in ("random", "padded") else {}  # equal shapes on every rank
-    single = list(build(4, **extra))
-    ranks = [list(build(4, rank=rank, world_size=3, **extra)) for rank in range(3)]
+    single = list(build(4))
+    ranks = [list(build(4, rank=rank, world_size=world_size)) for rank in range(world_size)]
     assert all(len(r) == len(single) for r in ranks)
     for i, whole in enumerate(single):
-        for field in ("x", "y", "mask"):
-            joined = torch.cat([getattr(r[i], field) for r in ranks], dim=1)
-            assert torch.equal(joined, getattr(whole, field))
+        assert same_batches([joined_ranks(ranks, i)], [whole])
+        widths = [r[i].width for r in ranks]
+        assert max(widths) - min(widths) <= 1 and widths == sorted(widths, reverse=True)
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLERS))
+def test_shard_widens_a_single_process_sampler(kind: str) -> None:
+    """``shard(r, W, W·b)`` of a batch-b sampler gives rank r's block of the batch-W·b sampler, and a
+    position saved by a rank resumes a single process with that global batch exactly."""
+    build = SAMPLERS[kind]
+    per_rank = build(5, b=3)
+    ranks = [per_rank.shard(rank, 2, batch_size=6) for rank in range(2)]
+    assert per_rank.batch_size == 3 and per_rank.world_size == 1  # the original is untouched
+    whole = build(5, b=6)
+    epoch = [list(r) for r in ranks]
+    assert all(same_batches([joined_ranks(epoch, i)], [b]) for i, b in enumerate(whole))
+    k = len(whole) // 2
+    took = take(ranks[0], k)
+    assert len(took) == k
+    resumed = build(0, b=6)
+    resumed.load_state_dict(json.loads(json.dumps(ranks[0].state_dict())))
+    uninterrupted = take(build(5, b=6), len(whole) + k + 3)  # epoch 0, then epoch 1 up to k + 3
+    assert same_batches(take(resumed, 3), uninterrupted[-3:])
 
 
 def test_no_batch_crosses_a_split() -> None:
@@ -427,7 +464,6 @@ def test_no_batch_crosses_a_split() -> None:
         (lambda: SequentialSampler(np.zeros((5, 6), int), 2, 2), ShapeError, r"1-D.*\(5, 6\)"),
         (lambda: SequentialSampler(np.zeros(50), 2, 2), DataError, r"integer token ids.*float64"),
         (lambda: SequentialSampler([1, 2, 3] * 9, 2, 2), DataError, r"NumPy array.*list"),
-        (lambda: SequentialSampler(np.arange(99), 4, 2, world_size=3), ConfigError, r"not divisible"),
         (lambda: SequentialSampler(np.arange(99), 4, 2, rank=2, world_size=2), ConfigError, r"rank must"),
         (lambda: RandomWindowSampler(np.arange(19), 4, 10), DataError, r"only 0 windows.*20 tokens"),
         (lambda: PackedPoemStreams([], 2, 5, eos_id=EOS), DataError, r"poem list is empty"),

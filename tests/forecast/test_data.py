@@ -1,78 +1,14 @@
-"""Series loading, CSV errors, time splits and the train-only normaliser."""
+"""Series with covariates, time splits, the train-only normaliser, and per-series scaling."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.forecast.data import Normaliser, TimeSplit, load_series, read_csv_series, sine_series
-
-
-def _csv(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "series.csv"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def test_sine_series_is_the_classic_one() -> None:
-    """sine: 1000 values, sin(0.01 t) plus noise of standard deviation ≈ 0.2, reproducible by seed."""
-    s = sine_series()
-    assert s.values.shape == (1000,)
-    residual = s.values - np.sin(0.01 * np.arange(1, 1001))
-    assert 0.18 < residual.std() < 0.22
-    np.testing.assert_array_equal(s.values, sine_series().values)
-
-
-def test_csv_column_and_dates(tmp_path: Path) -> None:
-    """The chosen column is read as floats, the date column as labels."""
-    path = _csv(tmp_path, "day,a,b\n2020-01-01,1,10\n2020-01-02,2,20\n2020-01-03,3.5,30\n")
-    s = read_csv_series(path, "b", date_column="day")
-    np.testing.assert_array_equal(s.values, [10, 20, 30])
-    assert s.times == ["2020-01-01", "2020-01-02", "2020-01-03"]
-
-
-def test_missing_column_lists_available_columns(tmp_path: Path) -> None:
-    """An unknown --column names the columns the file has."""
-    path = _csv(tmp_path, "day,sales\n1,2\n")
-    with pytest.raises(DataError, match=r"no column 'units'.*\['day', 'sales'\]"):
-        read_csv_series(path, "units")
-
-
-def test_ambiguous_column_asks_for_one(tmp_path: Path) -> None:
-    """Without --column and with two numeric columns, the error asks for --column and lists them."""
-    path = _csv(tmp_path, "a,b\n1,2\n3,4\n")
-    with pytest.raises(DataError, match=r"--column.*\['a', 'b'\]"):
-        read_csv_series(path)
-
-
-def test_non_numeric_values_are_reported_with_lines(tmp_path: Path) -> None:
-    """A non-numeric cell is an error naming its line (header = line 1) and its text."""
-    path = _csv(tmp_path, "x\n1\n2\nabc\n4\n")
-    with pytest.raises(DataError, match=r"non-numeric.*line 4: 'abc'"):
-        read_csv_series(path, "x")
-
-
-def test_missing_values_are_reported_with_row_numbers(tmp_path: Path) -> None:
-    """Empty / NA cells are an error listing every line, not silently dropped or filled."""
-    path = _csv(tmp_path, "x,y\n1,1\n,2\n3,3\nNA,4\n5,5\n")
-    with pytest.raises(DataError, match=r"2 missing value\(s\) at line\(s\) 3, 5"):
-        read_csv_series(path, "x")
-
-
-@pytest.mark.parametrize("text", ["", "x\n", "\n\n"])
-def test_empty_file_is_an_error(tmp_path: Path, text: str) -> None:
-    """An empty file, or a header without rows, says so."""
-    with pytest.raises(DataError, match=r"empty|no rows"):
-        read_csv_series(_csv(tmp_path, text), "x")
-
-
-def test_missing_file_and_unknown_builtin(tmp_path: Path) -> None:
-    """A path that does not exist names the built-in series as the alternative."""
-    with pytest.raises(DataError, match="sine"):
-        load_series(tmp_path / "nope.csv")
+from rnnlab.forecast.data import Normaliser, Series, TimeSplit, series_from_columns
+from rnnlab.forecast.datasets import sine_series
+from rnnlab.forecast.encoding import SeriesScaler, input_matrix
 
 
 def test_split_is_by_time_and_contiguous() -> None:
@@ -106,3 +42,43 @@ def test_difference_decode_inverts_encode() -> None:
     origins = np.array([10, 20])
     paths = np.stack([z[o + 1 : o + 6] for o in origins])
     np.testing.assert_allclose(norm.decode(paths, x[origins]), np.stack([x[o + 1 : o + 6] for o in origins]))
+
+
+def test_series_checks_covariate_shapes_and_names() -> None:
+    """Covariates must be (N, one column per name); a covariate cannot be the target or named twice."""
+    columns = {"y": np.arange(5.0), "a": np.ones(5), "b": np.zeros(5)}
+    s = series_from_columns("t", columns, "y", past=["a"], future=["b"])
+    assert s.past.shape == (5, 1) and s.future.shape == (5, 1) and s.has_covariates
+    assert not s.without_covariates().has_covariates
+    with pytest.raises(DataError, match=r"\(N=5, 2\)"):
+        Series("t", np.arange(5.0), past=np.ones((5, 1)), past_names=["a", "b"])
+    with pytest.raises(ConfigError, match="target"):
+        series_from_columns("t", columns, "y", past=["y"])
+    with pytest.raises(ConfigError, match="twice"):
+        series_from_columns("t", columns, "y", past=["a"], future=["a"])
+    with pytest.raises(DataError, match="available columns"):
+        series_from_columns("t", columns, "y", past=["c"])
+
+
+def test_covariates_are_scaled_on_the_training_part_only() -> None:
+    """Each covariate gets its own mean/std from the training rows; later rows do not move them."""
+    rng = np.random.default_rng(0)
+    past = rng.normal(3.0, 2.0, size=(100, 1))
+    changed = past.copy()
+    changed[70:] += 50.0
+    s1 = Series("a", rng.normal(size=100), past=past, past_names=["p"])
+    s2 = Series("a", s1.values, past=changed, past_names=["p"])
+    a, b = SeriesScaler.fit(s1, 70), SeriesScaler.fit(s2, 70)
+    assert (a.past[0].mean, a.past[0].std) == (b.past[0].mean, b.past[0].std)
+    assert a.past[0].mean == pytest.approx(past[:70].mean())
+
+
+def test_input_matrix_layout() -> None:
+    """X[t] = [z_t, p_t, f_{t+1}, f_{t+2}, s]; the last row repeats the last future value."""
+    s = Series("a", np.arange(6.0), past=np.arange(6.0)[:, None] * 10, past_names=["p"],
+               future=np.arange(6.0)[:, None] * 100, future_names=["f"])  # fmt: skip
+    identity = SeriesScaler(Normaliser(0.0, 1.0), [Normaliser(0.0, 1.0)], [Normaliser(0.0, 1.0)])
+    x = input_matrix(s, identity, leads=2, index=3)
+    np.testing.assert_array_equal(x[2], [2, 20, 300, 400, 3])
+    np.testing.assert_array_equal(x[5], [5, 50, 500, 500, 3])
+    np.testing.assert_array_equal(input_matrix(s, identity, covariates=False), np.arange(6.0)[:, None])

@@ -8,9 +8,11 @@ returning an exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rnnlab import __version__
 from rnnlab.errors import RnnlabError
@@ -54,8 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that relaunch themselves
     try:
-        return int(args.func(args) or 0)
+        with _rank_zero_prints():
+            return int(args.func(args) or 0)
     except RnnlabError as err:
         # Our own errors already say what went wrong and how to fix it; a traceback adds nothing.
         print(f"rnnlab {args.command}: error: {err}", file=sys.stderr)
@@ -63,6 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"rnnlab {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _rank_zero_prints() -> Iterator[None]:
+    """Under torchrun, only rank 0 prints results: N copies of every line help nobody.
+
+    Errors (stderr) still come from every rank.
+    """
+    if os.environ.get("RANK", "0") == "0":
+        yield
+        return
+    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+        yield
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,8 +26,11 @@ EPILOG = """examples:
                --epochs 20 --max-minutes 10 --seed 1
   rnnlab train --resume runs/lstm                            # continue exactly where it stopped
   rnnlab train --data poems.txt --config runs/lstm/config.json --out runs/lstm-again
+  rnnlab train --data poems.txt --out runs/ddp --batch 8 --nproc 2   # 2 processes, global batch 16
+  torchrun --nproc-per-node 4 -m rnnlab train --data poems.txt --out runs/ddp4 --device cuda
 
-Ctrl-C saves a checkpoint, evaluates and exits; `--resume RUN_DIR` continues from it.
+Ctrl-C saves a checkpoint, evaluates and exits; `--resume RUN_DIR` continues from it (on any number
+of processes: the global batch and data order are the run's own). --batch is per process.
 A config file is JSON with "model" and/or "train" sections (a run's own config.json works);
 flags given on the command line override it."""
 
@@ -45,6 +48,7 @@ TRAIN_FLAGS = {
     "max_minutes": "max_minutes", "patience": "patience", "nan_policy": "nan_policy",
     "eval_every": "eval_every", "log_every": "log_every", "seed": "seed", "device": "device",
     "precision": "precision", "compile": "compile", "tensorboard": "tensorboard",
+    "dist_timeout": "dist_timeout_minutes",
 }  # fmt: skip
 
 
@@ -79,7 +83,12 @@ def register(subparsers: Any) -> None:
         help=f"batch layout: packed lines / sequential stream / random windows / padded poems "
         f"(default {d.sampling})",
     )
-    data.add_argument("--batch", type=int, metavar="B", help=f"batch size (default {d.batch_size})")
+    data.add_argument(
+        "--batch",
+        type=int,
+        metavar="B",
+        help=f"batch size per process; the global batch is B × processes (default {d.batch_size})",
+    )
     data.add_argument("--bptt", type=int, metavar="T", help=f"truncated BPTT length (default {d.bptt})")
     data.add_argument(
         "--bptt-mode",
@@ -189,6 +198,27 @@ def register(subparsers: Any) -> None:
         "--compile", action="store_true", default=None, help="torch.compile the loss computation"
     )
     backend.add_argument("--seed", type=int, help=f"seed of weights, dropout and sampling (default {d.seed})")
+    scale = o("several processes (DDP; see docs/scale.md)")
+    scale.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train on N processes of this machine (torchrun --standalone; one per GPU with --device "
+        "cuda, gloo on CPUs); ignored inside a torchrun worker",
+    )
+    scale.add_argument(
+        "--max-restarts",
+        type=int,
+        metavar="R",
+        help="with --nproc: restart all processes up to R times when one fails; the run continues "
+        "from its latest checkpoint (default 0)",
+    )
+    scale.add_argument(
+        "--dist-timeout",
+        type=float,
+        metavar="MIN",
+        help=f"longest wait for the other processes before the job fails (default {d.dist_timeout_minutes})",
+    )
     p.set_defaults(func=run)
 
 
@@ -213,7 +243,7 @@ def _read_config_file(path: str) -> dict[str, Any]:
     data = read_json(Path(path), "pass a JSON file with 'model' and/or 'train' sections")
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object with 'model' and/or 'train' sections")
-    unknown = sorted(set(data) - {"model", "train", "data", "parameters"})
+    unknown = sorted(set(data) - {"model", "train", "data", "parameters", "world_size"})
     if unknown:
         raise ConfigError(
             f"{path}: unknown section(s) {unknown}; valid sections are ['data', 'model', 'train']"
@@ -232,8 +262,53 @@ def _default_out(data: str, cell: str) -> Path:
     return out
 
 
+LAUNCH_FLAGS = ("--nproc", "--max-restarts")  # options of the launcher, not of the workers
+
+
+def worker_argv(argv: list[str]) -> list[str]:
+    """The command line of each worker: ``argv`` without the launch options (and their values).
+
+    Dropping them also keeps torchrun's own parser from reading ``--nproc`` as an abbreviation of
+    its ``--nproc-per-node``. Abbreviations argparse accepted (``--npr 2``) are dropped too.
+    """
+    out: list[str] = []
+    skip_value = False
+    for token in argv:
+        if skip_value:
+            skip_value = False
+            continue
+        name = token.split("=", 1)[0]
+        if len(name) > 2 and any(flag.startswith(name) for flag in LAUNCH_FLAGS):
+            skip_value = "=" not in token
+            continue
+        out.append(token)
+    return out
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """`--nproc N`: run this same command, without the launch options, as N torchrun workers."""
+    from rnnlab.train.distributed import launch_local
+
+    argv = worker_argv(list(args.argv))
+    if not args.resume and not args.out:
+        # Chosen once here: N workers each picking a free name could pick different ones.
+        file = _read_config_file(args.config) if args.config else {}
+        data = args.data or file.get("data", {}).get("path")
+        if data:
+            cell = args.cell or file.get("model", {}).get("cell", "lstm")
+            argv += ["--out", str(_default_out(data, cell))]
+    print(f"starting {args.nproc} processes with torchrun (global batch = {args.nproc} × --batch)")
+    launch_local(args.nproc, argv, max_restarts=args.max_restarts or 0)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the configs from the config file and the flags, then train or resume."""
+    if args.nproc is not None:
+        from rnnlab.train.distributed import under_torchrun
+
+        if not under_torchrun():  # a torchrun worker ignores --nproc
+            return _launch(args)
     from rnnlab.train.lm import train_language_model
 
     progress = not args.no_progress

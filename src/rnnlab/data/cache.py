@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -176,6 +177,8 @@ def token_cache(
 
     Building streams the files chunk by chunk; the finished ``.npy`` and its ``.json`` description are
     moved into place atomically, so an interrupted build leaves no cache that looks valid.
+    Several processes: build it on one per machine first, as
+    ``rnnlab.train.distributed.build_once(world, lambda: token_cache(...))`` does.
     """
     files = _as_paths(paths)
     tokenizer = tokenizer or CharTokenizer()
@@ -188,7 +191,10 @@ def token_cache(
 
     root.mkdir(parents=True, exist_ok=True)
     dtype = _dtype_for(vocab)
-    raw, tmp_npy = root / f"{key}.ids.part", root / f"{key}.npy.part"
+    # Temporary names of this process only: builders on several machines sharing the folder (one
+    # per machine under torchrun, see rnnlab.train.distributed.build_once) never write one file.
+    part = f"part-{socket.gethostname()}-{os.getpid()}"
+    raw, tmp_npy = root / f"{key}.ids.{part}", root / f"{key}.npy.{part}"
     try:
         with raw.open("wb") as fh:
             for tokens in iter_file_tokens(files, tokenizer, encoding, chunk_bytes, progress):
@@ -214,7 +220,7 @@ def token_cache(
             "encoding": encoding,
         }
         os.replace(tmp_npy, npy)
-        tmp_meta = meta_path.with_name(meta_path.name + ".part")
+        tmp_meta = meta_path.with_name(f"{meta_path.name}.{part}")
         tmp_meta.write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp_meta, meta_path)
     finally:

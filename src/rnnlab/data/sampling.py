@@ -22,9 +22,12 @@ All four share one contract:
   the same data given ``load_state_dict(state)`` yields exactly the batches an uninterrupted run
   would have yielded next. A state taken right after receiving batch ``i`` resumes at ``i + 1``.
 * **Distributed.** ``rank``/``world_size`` split the *global* batch of ``batch_size`` columns into
-  ``world_size`` contiguous blocks of ``batch_size // world_size`` columns; every rank computes the
-  same epoch plan from the same seed and reads only its own columns (as ``DistributedSampler``
-  does for map-style datasets). Positions stay valid when ``world_size`` changes on resume.
+  ``world_size`` contiguous blocks (:func:`rank_block`: ``np.array_split``'s sizes, so blocks differ
+  by at most one column and a short last batch may leave the highest ranks none); every rank
+  computes the same epoch plan from the same seed and reads only its own columns (as
+  ``DistributedSampler`` does for map-style datasets). Side by side, the ranks' blocks are the
+  single-process batch, in order. ``shard(rank, world_size, batch_size)`` makes such a rank's
+  sampler from a single-process one. Positions stay valid when ``world_size`` changes on resume.
 
 One sampler object runs one iteration at a time: two interleaved ``iter(sampler)`` loops would
 share (and fight over) the position.
@@ -32,11 +35,12 @@ share (and fight over) the position.
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +50,7 @@ from rnnlab.errors import CheckpointError, ConfigError, DataError, ShapeError
 
 IntArray = npt.NDArray[np.integer[Any]]
 PadSide = Literal["left", "right"]
+_Sampler = TypeVar("_Sampler", bound="EpochSampler")
 
 # Bumped whenever the meaning of a saved position changes, so an old state fails loudly.
 STATE_VERSION = 1
@@ -71,6 +76,22 @@ class Batch:
         """How many targets count in the loss: ``|M| = Σ mask``."""
         return int(self.mask.sum())
 
+    @property
+    def width(self) -> int:
+        """Columns (sequences) in the batch: ``B``; 0 for a rank that has no share of a short batch."""
+        return int(self.x.shape[1])
+
+    def pin_memory(self) -> Batch:
+        """The same batch in page-locked host memory, so a ``to(cuda, non_blocking=True)`` can overlap."""
+        lengths = None if self.lengths is None else self.lengths.pin_memory()
+        return Batch(
+            x=self.x.pin_memory(),
+            y=self.y.pin_memory(),
+            mask=self.mask.pin_memory(),
+            reset_state=self.reset_state,
+            lengths=lengths,
+        )
+
     def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
         """The same batch with every tensor moved to ``device``."""
         lengths = None if self.lengths is None else self.lengths.to(device, non_blocking=non_blocking)
@@ -95,17 +116,25 @@ def _check_int(name: str, value: int, minimum: int) -> int:
     return int(value)
 
 
-def _check_distributed(batch_size: int, rank: int, world_size: int) -> tuple[int, int]:
+def _check_distributed(rank: int, world_size: int) -> tuple[int, int]:
     world_size = _check_int("world_size", world_size, 1)
     rank = _check_int("rank", rank, 0)
     if rank >= world_size:
         raise ConfigError(f"rank must be in [0, world_size={world_size}), got rank={rank}")
-    if batch_size % world_size:
-        raise ConfigError(
-            f"batch_size={batch_size} (the global batch) is not divisible by world_size={world_size}; "
-            f"use a multiple of {world_size}, e.g. {world_size * max(1, batch_size // world_size)}"
-        )
     return rank, world_size
+
+
+def rank_block(width: int, rank: int, world_size: int) -> slice:
+    """Rank ``rank``'s contiguous share of ``width`` columns split between ``world_size`` ranks.
+
+    The sizes of ``np.array_split``: with ``width = q·W + r`` the first r ranks take q + 1 columns
+    and the others q, so the blocks, side by side, are ``0 … width − 1`` in order. A short batch
+    (``width < W``) leaves the highest ranks an empty block. The samplers and the trainer (which
+    splits a saved recurrent state the same way) share this one rule.
+    """
+    q, r = divmod(width, world_size)
+    start = rank * q + min(rank, r)
+    return slice(start, start + q + (1 if rank < r else 0))
 
 
 def _check_stream(stream: IntArray) -> IntArray:
@@ -194,14 +223,36 @@ class EpochSampler(ABC):
     def __init__(self, *, batch_size: int, seed: int, rank: int, world_size: int) -> None:
         self.batch_size = _check_int("batch_size", batch_size, 1)
         self.seed = _check_int("seed", seed, 0)
-        self.rank, self.world_size = _check_distributed(self.batch_size, rank, world_size)
+        self.rank, self.world_size = _check_distributed(rank, world_size)
         self._epoch = 0
         self._position = 0
 
     @property
     def local_batch_size(self) -> int:
-        """Columns this rank receives per batch: ``batch_size // world_size``."""
-        return self.batch_size // self.world_size
+        """Columns this rank receives of a full batch (its :func:`rank_block` of ``batch_size``)."""
+        block = self._block(self.batch_size)
+        return block.stop - block.start
+
+    def _layout(self) -> None:  # noqa: B027 - a hook: most samplers derive nothing from batch_size
+        """Derive (and check) what depends on ``batch_size``; called by ``__init__`` and :meth:`shard`."""
+
+    def shard(self: _Sampler, rank: int, world_size: int, batch_size: int | None = None) -> _Sampler:
+        """This sampler's data for one of ``world_size`` ranks, with a global batch of ``batch_size``.
+
+        The copy (sharing the data, not copying it) yields ``rank``'s block of each global batch of
+        ``batch_size`` columns (default: this sampler's batch size); the blocks of all ranks, side
+        by side, are the batches a single process with that batch size gets. The epoch and position
+        are kept, except that a new batch size restarts the current epoch (positions count batches).
+        """
+        replica = copy.copy(self)
+        replica.batch_size = _check_int(
+            "batch_size", self.batch_size if batch_size is None else batch_size, 1
+        )
+        replica.rank, replica.world_size = _check_distributed(rank, world_size)
+        if replica.batch_size != self.batch_size:
+            replica._position = 0
+        replica._layout()
+        return replica
 
     @property
     def epoch(self) -> int:
@@ -218,9 +269,9 @@ class EpochSampler(ABC):
         self._epoch = _check_int("epoch", epoch, 0)
         self._position = 0
 
-    def _columns(self) -> slice:
-        """This rank's contiguous block of the global batch's columns."""
-        return slice(self.rank * self.local_batch_size, (self.rank + 1) * self.local_batch_size)
+    def _block(self, width: int) -> slice:
+        """This rank's columns of a global batch of ``width`` columns (see :func:`rank_block`)."""
+        return rank_block(width, self.rank, self.world_size)
 
     @abstractmethod
     def __len__(self) -> int:
@@ -364,6 +415,9 @@ class SequentialSampler(EpochSampler):
         self.stream = _check_stream(stream)
         self.bptt = _check_int("bptt", bptt, 1)
         self.random_offset = bool(random_offset)
+        self._layout()
+
+    def _layout(self) -> None:
         n = len(self.stream)
         max_offset = self.bptt - 1 if self.random_offset else 0
         self.stream_length = (n - 1 - max_offset) // self.batch_size  # L, the same for every offset
@@ -388,7 +442,7 @@ class SequentialSampler(EpochSampler):
         return int(_epoch_rng(self.seed, epoch).integers(0, self.bptt))  # high is exclusive
 
     def _batches(self, epoch: int, start: int) -> Iterator[Batch]:
-        b_all = np.arange(self.batch_size, dtype=np.int64)[self._columns()]
+        b_all = np.arange(self.batch_size, dtype=np.int64)[self._block(self.batch_size)]
         row_starts = self.offset(epoch) + self.stream_length * b_all  # (B_local,)
         for i in range(start, len(self)):
             t0 = i * self.bptt
@@ -421,8 +475,8 @@ class RandomWindowSampler(EpochSampler):
     Each epoch covers M·T targets exactly once; it leaves out the o targets before the first window
     and the ones after the last (``N − 1 − o − MT``; ``N − 1 − MT ≤ 2T − 2`` in all). With
     ``drop_last=False`` the last batch has ``M mod B`` columns when B does not divide M; with
-    ``drop_last=True`` those windows are left out too. With ``world_size > 1`` every rank needs the
-    same shape, so a partial last batch requires ``drop_last=True``.
+    ``drop_last=True`` those windows are left out too. With ``world_size > 1`` a partial last batch
+    is split like a full one, so ranks may get blocks one column apart (or none).
     """
 
     def __init__(
@@ -440,8 +494,11 @@ class RandomWindowSampler(EpochSampler):
         self.stream = _check_stream(stream)
         self.bptt = _check_int("bptt", bptt, 1)
         self.drop_last = bool(drop_last)
+        self.n_windows = (len(self.stream) - self.bptt) // self.bptt  # M, valid for every offset o < bptt
+        self._layout()
+
+    def _layout(self) -> None:
         n = len(self.stream)
-        self.n_windows = (n - self.bptt) // self.bptt  # M, valid for every offset o < bptt
         needed = self.batch_size if self.drop_last else 1
         if self.n_windows < needed:
             raise DataError(
@@ -449,11 +506,6 @@ class RandomWindowSampler(EpochSampler):
                 f"(one window of slack for the random offset), fewer than {needed} "
                 f"(batch_size={self.batch_size}, drop_last={self.drop_last}); "
                 f"it needs at least {(needed + 1) * self.bptt} tokens: use a smaller bptt or batch_size"
-            )
-        if self.world_size > 1 and not self.drop_last and self.n_windows % self.batch_size:
-            raise ConfigError(
-                f"{self.n_windows} windows do not split into full batches of {self.batch_size}, and with "
-                f"world_size={self.world_size} every rank needs the same batch shape; pass drop_last=True"
             )
 
     def __len__(self) -> int:
@@ -472,8 +524,7 @@ class RandomWindowSampler(EpochSampler):
         starts = self.window_starts(epoch)
         for i in range(start, len(self)):
             batch_starts = starts[i * self.batch_size : (i + 1) * self.batch_size]
-            if len(batch_starts) == self.batch_size:  # a partial last batch only happens with one rank
-                batch_starts = batch_starts[self._columns()]
+            batch_starts = batch_starts[self._block(len(batch_starts))]
             chunk = _gather(self.stream, batch_starts, self.bptt + 1)  # (T+1, B_local)
             yield Batch(
                 x=chunk[:-1],
@@ -551,16 +602,14 @@ class PaddedPoemBatches(EpochSampler):
         special = {"pad_id": self.pad_id, "bos_id": self.bos_id, "eos_id": self.eos_id}
         self.poems = _check_poems(poems, special)
         self._check_lengths()
+        self._layout()
+
+    def _layout(self) -> None:
         needed = self.batch_size if self.drop_last else 1
         if len(self.poems) < needed:
             raise DataError(
                 f"{len(self.poems)} poems do not fill one batch of batch_size={self.batch_size} with "
                 "drop_last=True; use a smaller batch_size or drop_last=False"
-            )
-        if self.world_size > 1 and not self.drop_last and len(self.poems) % self.batch_size:
-            raise ConfigError(
-                f"{len(self.poems)} poems do not split into full batches of {self.batch_size}, and with "
-                f"world_size={self.world_size} every rank needs the same batch shape; pass drop_last=True"
             )
 
     def _check_lengths(self) -> None:
@@ -597,11 +646,14 @@ class PaddedPoemBatches(EpochSampler):
         steps = self.fixed_length - 1
         for i in range(start, len(self)):
             picked = order[i * self.batch_size : (i + 1) * self.batch_size]
-            if len(picked) == self.batch_size:
-                picked = picked[self._columns()]
-            rows, firsts = zip(*(self._row(self.poems[j]) for j in picked), strict=True)
-            matrix = torch.from_numpy(np.stack(rows, axis=1))  # (F, B_local)
-            first = torch.tensor(firsts, dtype=torch.int64)  # index of <bos> in each row
+            picked = picked[self._block(len(picked))]
+            rows = [self._row(self.poems[j]) for j in picked]
+            matrix = torch.from_numpy(
+                np.stack([row for row, _ in rows], axis=1)
+                if rows
+                else np.empty((self.fixed_length, 0), dtype=np.int64)  # a rank with no share of a short batch
+            )  # (F, B_local)
+            first = torch.tensor([f for _, f in rows], dtype=torch.int64)  # index of <bos> in each row
             lengths = torch.tensor(
                 [min(len(self.poems[j]) + 2, self.fixed_length) - 1 for j in picked], dtype=torch.int64
             )
@@ -656,6 +708,9 @@ class PackedPoemStreams(EpochSampler):
         self.shuffle = bool(shuffle)
         self.poems = _check_poems(poems, {"eos_id": self.eos_id})
         self.n_targets = sum(len(p) for p in self.poems) + len(self.poems)  # N − 1
+        self._layout()
+
+    def _layout(self) -> None:
         if self.n_targets < 2 * self.batch_size:
             raise DataError(
                 f"{len(self.poems)} poems give {self.n_targets} targets, fewer than 2 per stream for "
@@ -689,7 +744,7 @@ class PackedPoemStreams(EpochSampler):
 
     def _batches(self, epoch: int, start: int) -> Iterator[Batch]:
         stream = self.packed_stream(epoch)
-        cols = self._columns()
+        cols = self._block(self.batch_size)
         row_starts, row_lengths = self._row_starts[cols], torch.from_numpy(self._row_lengths[cols])
         for i in range(start, len(self)):
             t0 = i * self.bptt

@@ -11,9 +11,11 @@ from typing import Any
 
 from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError
+from rnnlab.forecast.metrics import check_quantiles
 from rnnlab.train.config import TrainConfig
 
 DEFAULT_HORIZONS: tuple[int, ...] = (1, 4, 16, 64)
+DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 
 
 @dataclass
@@ -32,7 +34,15 @@ class ForecastConfig:
     direct: bool = False  # also train a direct multi-output head predicting x_{t+1 … t+horizon} at once
     season: int | None = None  # seasonal period for seasonal naive / ARIMA; None = the series' own
     arima_order: list[int] | None = None  # (p, d, q) of the statsmodels baseline; None = chosen by season
-    seed: int = 0  # seeds the sine series' noise (and, through TrainConfig, the model)
+    seed: int = 0  # seeds the synthetic series' noise and the forecast samples (the model: TrainConfig)
+    quantiles: list[float] | None = None  # levels reported by probabilistic models; None = 0.1, 0.5, 0.9
+    samples: int = 200  # sampled paths per origin of a probabilistic model (CRPS, quantiles, median)
+    select_by: int | None = None  # choose the model by validation MSE at this horizon (rolling origins)
+    calibrate: bool = False  # also report each probabilistic model with σ rescaled on validation
+    without_covariates: bool = True  # with covariates, also train each model on the target alone
+    covariate_weight: float = 1.0  # point models: weight of the predicted past covariates in the loss
+    exog_lags: int = 4  # ARIMAX regressors: past covariates at lags 1 … m
+    var_max_lags: int = 8  # the VAR's lag order is chosen by AIC up to this
 
     def __post_init__(self) -> None:
         self.validate()
@@ -55,11 +65,34 @@ class ForecastConfig:
             len(self.arima_order) != 3 or any(not isinstance(v, int) or v < 0 for v in self.arima_order)
         ):
             raise ConfigError(f"arima_order must be three integers [p, d, q] ≥ 0, got {self.arima_order!r}")
+        for name in ("samples", "exog_lags", "var_max_lags"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.samples < 2:
+            raise ConfigError(
+                f"samples must be ≥ 2 (CRPS compares samples with each other), got {self.samples}"
+            )
+        if (
+            isinstance(self.covariate_weight, bool)
+            or not isinstance(self.covariate_weight, (int, float))
+            or not (0 < self.covariate_weight <= 1)
+        ):
+            raise ConfigError(f"covariate_weight must lie in (0, 1], got {self.covariate_weight!r}")
+        if self.quantiles is not None:
+            self.quantiles = check_quantiles([float(q) for q in self.quantiles])
+        if self.select_by is not None and (not isinstance(self.select_by, int) or self.select_by < 1):
+            raise ConfigError(f"select_by must be a horizon ≥ 1 (or null), got {self.select_by!r}")
 
     @property
     def all_horizons(self) -> list[int]:
-        """The scored horizons plus ``horizon`` itself, sorted."""
-        return sorted({*self.horizons, self.horizon})
+        """The scored horizons plus ``horizon`` and ``select_by``, sorted."""
+        extra = {self.select_by} if self.select_by is not None else set()
+        return sorted({*self.horizons, self.horizon, *extra})
+
+    @property
+    def quantile_levels(self) -> list[float]:
+        return self.quantiles if self.quantiles is not None else list(DEFAULT_QUANTILES)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

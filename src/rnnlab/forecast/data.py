@@ -1,195 +1,119 @@
-"""Series for forecasting: the synthetic sine, statsmodels' bundled datasets, the user's CSV;
-time splits; and the normaliser fitted on the training part only.
+"""Series for forecasting: a target with optional covariates; time splits; and the normaliser
+fitted on the training part only.
 
-A series is one float array ``x_0 … x_{N−1}``. It is cut by time, never shuffled::
+A series is one float array ``x_0 … x_{N−1}`` (the target), with optional covariates beside it:
+*past* covariates (known only up to the forecast origin, e.g. other sensors) and *future*
+covariates (known ahead, e.g. calendar features or planned inputs). It is cut by time, never
+shuffled::
 
     x_0 ─────────── train ───────────┤─── valid ───┤──────── test ────────┤ x_{N−1}
                                   n_train        n_fit                     N
 
 The models learn on train, choose their best epoch on valid, and are scored on test, where each
 forecast starts from an *origin* t (everything up to x_t is known) and predicts x_{t+1 … t+k}.
+Many related series (a long-format file) are a list of ``Series``, each split the same way.
 """
 
 from __future__ import annotations
 
-import csv
-import math
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from rnnlab.errors import ConfigError, DataError
 
-BUILTIN_SERIES: tuple[str, ...] = ("sine", "sunspots", "co2")
 MAX_REPORTED_ROWS = 10  # how many offending row numbers an error message lists
 
 
 @dataclass
 class Series:
-    """A univariate series with optional time labels and its seasonal period (if one applies)."""
+    """A target series with optional covariates, time labels and its seasonal period."""
 
     name: str
-    values: np.ndarray  # (N,) float64
+    values: np.ndarray  # (N,) float64: the target x
     times: list[str] | None = None  # one label per value (dates from a CSV), for plots only
     season: int | None = None  # seasonal period m for the seasonal-naive baseline; None = no season
     note: str = ""  # what was done to the raw data (missing values filled, resampling), shown to the user
+    past: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (N, P) known up to the origin
+    past_names: list[str] = field(default_factory=list)
+    future: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (N, F) known ahead
+    future_names: list[str] = field(default_factory=list)
+    key: str | None = None  # the series' id in a long-format file (None for a single series)
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, dtype=np.float64)
+        n = len(self.values)
+        for name in ("past", "future"):
+            block = np.asarray(getattr(self, name), dtype=np.float64)
+            names = getattr(self, f"{name}_names")
+            if block.size == 0 and not names:
+                block = np.zeros((n, 0))
+            if block.ndim != 2 or block.shape != (n, len(names)):
+                raise DataError(
+                    f"{self.name}: {name} covariates must be an (N={n}, {len(names)}) array "
+                    f"(one column per name in {names}), got shape {block.shape}"
+                )
+            setattr(self, name, block)
 
     def __len__(self) -> int:
         return len(self.values)
 
+    @property
+    def has_covariates(self) -> bool:
+        return bool(self.past_names or self.future_names)
 
-def sine_series(n: int = 1000, noise: float = 0.2, freq: float = 0.01, seed: int = 0) -> Series:
-    """The classic synthetic series x_t = sin(freq·t) + ε_t, ε_t ~ N(0, noise²), t = 1 … n."""
-    t = np.arange(1, n + 1, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    return Series("sine", np.sin(freq * t) + rng.normal(0.0, noise, n))
-
-
-def sunspots_series() -> Series:
-    """Yearly sunspot numbers 1700–2008 (statsmodels' bundled copy; no download); ~11-year cycle."""
-    from statsmodels.datasets import sunspots  # imported here: statsmodels is slow to import
-
-    frame = sunspots.load_pandas().data
-    times = [str(int(y)) for y in frame["YEAR"]]
-    return Series("sunspots", frame["SUNACTIVITY"].to_numpy(np.float64), times, season=11)
+    def without_covariates(self) -> Series:
+        """The same target alone (for the "no covariates" comparison)."""
+        return Series(self.name, self.values, self.times, self.season, self.note, key=self.key)
 
 
-def co2_series() -> Series:
-    """Mauna Loa CO₂ (ppm), statsmodels' weekly data averaged per month (526 months, 1958–2001).
-
-    The weekly record has gaps; monthly means leave 5 empty months, filled by linear
-    interpolation between their neighbours (said in ``note``, so nothing is hidden).
-    """
-    from statsmodels.datasets import co2
-
-    weekly = co2.load_pandas().data["co2"]
-    monthly = weekly.resample("MS").mean()
-    gaps = int(monthly.isna().sum())
-    filled = monthly.interpolate()
-    times = [d.strftime("%Y-%m") for d in filled.index]
-    note = f"weekly values averaged per month; {gaps} empty months linearly interpolated"
-    return Series("co2", filled.to_numpy(np.float64), times, season=12, note=note)
-
-
-def builtin_series(name: str, *, seed: int = 0) -> Series:
-    """One of ``BUILTIN_SERIES`` by name."""
-    if name == "sine":
-        return sine_series(seed=seed)
-    if name == "sunspots":
-        return sunspots_series()
-    if name == "co2":
-        return co2_series()
-    raise ConfigError(f"unknown built-in series {name!r}; options are {list(BUILTIN_SERIES)} or a CSV path")
-
-
-def _rows_listed(rows: list[int]) -> str:
+def rows_listed(rows: Sequence[int]) -> str:
+    """ "3, 5, 9 and 12 more": row numbers for an error message, at most ``MAX_REPORTED_ROWS``."""
     shown = ", ".join(str(r) for r in rows[:MAX_REPORTED_ROWS])
     more = f" and {len(rows) - MAX_REPORTED_ROWS} more" if len(rows) > MAX_REPORTED_ROWS else ""
     return shown + more
 
 
-def read_csv_series(
-    path: str | Path,
-    column: str | None = None,
+def check_covariate_names(
+    available: Sequence[str], column: str, past: Sequence[str], future: Sequence[str], source: str
+) -> None:
+    """Every covariate exists, none is the target, none is named twice; else a DataError saying which."""
+    for name in (*past, *future):
+        if name not in available:
+            raise DataError(f"{source} has no column {name!r}; available columns: {list(available)}")
+    if column in (*past, *future):
+        raise ConfigError(f"{column!r} is the target; it cannot also be a covariate")
+    seen: set[str] = set()
+    for name in (*past, *future):
+        if name in seen:
+            raise ConfigError(
+                f"covariate {name!r} is named twice; give each once, as past (--covariates) "
+                "or as future (--future-covariates)"
+            )
+        seen.add(name)
+
+
+def series_from_columns(
+    name: str,
+    columns: Mapping[str, np.ndarray],
+    column: str,
     *,
-    date_column: str | None = None,
+    past: Sequence[str] = (),
+    future: Sequence[str] = (),
+    times: list[str] | None = None,
     season: int | None = None,
+    note: str = "",
+    key: str | None = None,
 ) -> Series:
-    """One numeric column of a CSV file with a header row.
+    """A ``Series`` whose target and covariates are columns of a table of equal-length float arrays."""
+    check_covariate_names(list(columns), column, past, future, name)
 
-    ``column`` defaults to the only numeric-looking column besides ``date_column``. Row numbers
-    in errors count lines of the file (the header is line 1), so the user can open the file there.
-    Missing values (empty cells, NA, NaN) are an error listing their rows: filling them is a
-    modelling choice the user should make, not one made silently here.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; pass a CSV file or one of {list(BUILTIN_SERIES)}")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DataError(f"{path} is empty; it needs a header row and at least a few rows of values")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    if not body:
-        raise DataError(f"{path} has a header ({header}) but no rows of values")
-    column = _choose_column(path, header, body, column, date_column)
-    if date_column is not None and date_column not in header:
-        raise DataError(f"{path} has no date column {date_column!r}; available columns: {header}")
-    index = header.index(column)
-    values, missing, bad = _parse_column(body, index)
-    if missing:
-        raise DataError(
-            f"{path}: column {column!r} has {len(missing)} missing value(s) "
-            f"at line(s) {_rows_listed(missing)}; "
-            "fill or drop them first (e.g. interpolate in a spreadsheet or pandas)"
-        )
-    if bad:
-        shown = ", ".join(f"line {r}: {v!r}" for r, v in bad[:MAX_REPORTED_ROWS])
-        raise DataError(
-            f"{path}: column {column!r} has {len(bad)} non-numeric value(s) ({shown}); "
-            "choose a numeric column with --column or clean those cells"
-        )
-    times = None
-    if date_column is not None:
-        d = header.index(date_column)
-        times = [r[d].strip() if d < len(r) else "" for r in body]
-    return Series(f"{path.stem}:{column}", np.asarray(values, dtype=np.float64), times, season=season)
+    def block(names: Sequence[str]) -> np.ndarray:
+        return np.stack([columns[c] for c in names], axis=1) if names else np.zeros((len(columns[column]), 0))
 
-
-def _choose_column(
-    path: Path, header: list[str], body: list[list[str]], column: str | None, date_column: str | None
-) -> str:
-    if column is not None:
-        if column not in header:
-            raise DataError(f"{path} has no column {column!r}; available columns: {header}")
-        return column
-    numeric = [h for i, h in enumerate(header) if h != date_column and _parse_column(body[:20], i)[2] == []]
-    if len(numeric) != 1:
-        raise DataError(
-            f"{path}: say which column to forecast with --column NAME; available columns: {header}"
-        )
-    return numeric[0]
-
-
-def _parse_column(body: list[list[str]], index: int) -> tuple[list[float], list[int], list[tuple[int, str]]]:
-    """(values, line numbers of missing cells, (line, text) of non-numeric cells)."""
-    values: list[float] = []
-    missing: list[int] = []
-    bad: list[tuple[int, str]] = []
-    for line, row in enumerate(body, start=2):
-        text = row[index].strip() if index < len(row) else ""
-        if text.lower() in ("", "na", "nan", "null", "none"):
-            missing.append(line)
-            continue
-        try:
-            value = float(text)
-        except ValueError:
-            bad.append((line, text))
-            continue
-        if not math.isfinite(value):
-            missing.append(line)
-            continue
-        values.append(value)
-    return values, missing, bad
-
-
-def load_series(
-    data: str | Path,
-    *,
-    column: str | None = None,
-    date_column: str | None = None,
-    season: int | None = None,
-    seed: int = 0,
-) -> Series:
-    """A built-in series by name (``sine``, ``sunspots``, ``co2``) or a CSV file by path."""
-    if isinstance(data, str) and data in BUILTIN_SERIES:
-        series = builtin_series(data, seed=seed)
-        if season is not None:
-            series.season = season
-        return series
-    return read_csv_series(data, column, date_column=date_column, season=season)
+    return Series(name, columns[column], times, season, note, block(past), list(past), block(future),
+                  list(future), key)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from rnnlab.data.sampling import (
     PadSide,
     RandomWindowSampler,
     SequentialSampler,
+    rank_block,
 )
 from rnnlab.errors import CheckpointError, DataError
 from rnnlab.train.config import TrainConfig
@@ -67,6 +68,8 @@ class RandomLengthStreams:
     The stream of epoch e (``stream_for_epoch(e)``, N tokens) is split into B contiguous rows of
     ``L = ⌊(N − 1)/B⌋`` targets, as ``SequentialSampler`` does; the epoch's chunk lengths are drawn
     from ``default_rng([seed, e, 1])``, so any position can be replayed from (seed, epoch, index).
+    With ``world_size > 1`` the rank reads its :func:`~rnnlab.data.sampling.rank_block` of the B rows
+    (every rank draws the same lengths), as the samplers of :mod:`rnnlab.data.sampling` do.
     """
 
     def __init__(
@@ -77,13 +80,17 @@ class RandomLengthStreams:
         bptt: int,
         *,
         seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
-        self.stream_for_epoch, self.batch_size, self.bptt, self.seed = (
+        self.stream_for_epoch, self.n_tokens, self.batch_size, self.bptt, self.seed = (
             stream_for_epoch,
+            n_tokens,
             batch_size,
             bptt,
             seed,
         )
+        self.rank, self.world_size = rank, world_size
         self.row_length = (n_tokens - 1) // batch_size  # L
         if self.row_length < MIN_RANDOM_LENGTH:
             raise DataError(
@@ -115,13 +122,30 @@ class RandomLengthStreams:
     def set_epoch(self, epoch: int) -> None:
         self._epoch, self._position = epoch, 0
 
+    def shard(self, rank: int, world_size: int, batch_size: int | None = None) -> RandomLengthStreams:
+        """The same streams for one of ``world_size`` ranks with a global batch of ``batch_size`` rows."""
+        replica = RandomLengthStreams(
+            self.stream_for_epoch,
+            self.n_tokens,
+            self.batch_size if batch_size is None else batch_size,
+            self.bptt,
+            seed=self.seed,
+            rank=rank,
+            world_size=world_size,
+        )
+        if replica.batch_size == self.batch_size:
+            replica._epoch, replica._position = self._epoch, self._position
+        else:
+            replica._epoch = self._epoch
+        return replica
+
     def __iter__(self) -> Iterator[Batch]:
         epoch, plan = self._epoch, self.lengths(self._epoch)
         stream = self.stream_for_epoch(epoch)
-        rows = np.stack(
-            [stream[b * self.row_length : (b + 1) * self.row_length + 1] for b in range(self.batch_size)],
-            axis=1,
-        )  # (L + 1, B)
+        block = range(self.batch_size)[rank_block(self.batch_size, self.rank, self.world_size)]
+        rows = np.empty((self.row_length + 1, len(block)), dtype=np.int64)  # (L + 1, B_local)
+        for j, b in enumerate(block):
+            rows[:, j] = stream[b * self.row_length : (b + 1) * self.row_length + 1]
         starts = np.concatenate(([0], np.cumsum(plan)))
         for i in range(self._position, len(plan)):
             chunk = torch.from_numpy(rows[starts[i] : starts[i + 1] + 1].astype(np.int64))

@@ -225,11 +225,15 @@ def optimizer_state(tensors: Mapping[str, Tensor], data: Mapping[str, Any]) -> d
 
 
 def rng_parts() -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """Every random generator training touches: torch CPU/CUDA as tensors, numpy and python as JSON."""
+    """Every random generator training touches: torch CPU/CUDA as tensors, numpy and python as JSON.
+
+    A process trains on one GPU (the current device; ``cuda:LOCAL_RANK`` under torchrun), so only
+    that device's generator is saved: asking for every device's would open a CUDA context on each
+    GPU of the machine from each process.
+    """
     tensors = {"rng.torch_cpu": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        for i, s in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng.cuda.{i}"] = s
+        tensors["rng.cuda.0"] = torch.cuda.get_rng_state()
     kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     assert isinstance(keys, np.ndarray)
     version, internal, gauss = random.getstate()
@@ -242,9 +246,8 @@ def rng_parts() -> tuple[dict[str, Tensor], dict[str, Any]]:
 
 def restore_rng(tensors: Mapping[str, Tensor], data: Mapping[str, Any]) -> None:
     torch.set_rng_state(tensors["rng.torch_cpu"])
-    cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
-    if cuda and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+    if "rng.cuda.0" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda.0"])  # the current device's (see rng_parts)
     kind, keys, pos, has_gauss, cached = data["numpy"]
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
     version, internal, gauss = data["python"]

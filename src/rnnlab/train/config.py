@@ -89,6 +89,7 @@ class TrainConfig:
     precision: str = "fp32"  # "fp32" or "bf16" (autocast; the loss is always summed in fp32)
     compile: bool = False  # torch.compile the loss computation (slow first steps; CUDA mostly)
     tensorboard: bool = False  # also write TensorBoard events to RUN_DIR/tensorboard (needs `tensorboard`)
+    dist_timeout_minutes: float = 30.0  # torchrun ranks: longest wait for the others in a collective
 
     def __post_init__(self) -> None:
         self.validate()
@@ -103,7 +104,7 @@ class TrainConfig:
             _positive_int(name, getattr(self, name))
         for name in ("warmup_steps", "max_steps", "eval_every", "patience", "plateau_patience", "seed"):
             _non_negative_int(name, getattr(self, name))
-        for name in ("lr", "weight_decay", "momentum", "clip_norm", "max_minutes"):
+        for name in ("lr", "weight_decay", "momentum", "clip_norm", "max_minutes", "dist_timeout_minutes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -111,6 +112,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be ≥ 0, got {value}")
         if self.lr == 0:
             raise ConfigError("lr must be > 0; a zero learning rate never changes the model")
+        if self.dist_timeout_minutes == 0:
+            raise ConfigError("dist_timeout_minutes must be > 0 (the longest a rank waits for the others)")
         for name in ("beta1", "beta2", "min_lr_ratio", "plateau_factor"):
             value = getattr(self, name)
             if not 0 <= value < 1 and not (name == "min_lr_ratio" and value == 1):

@@ -23,17 +23,20 @@ from rnnlab.data.vocab import Vocab
 from rnnlab.errors import CheckpointError, ConfigError
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 from rnnlab.train import checkpoint as ckpt
+from rnnlab.train import distributed as ddp
 from rnnlab.train.batches import evaluation_batches, training_batches
 from rnnlab.train.config import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, WEIGHTS, TrainConfig
 from rnnlab.train.corpus import IdArray, encode, encode_all, load_lm_corpus, read_lines, split_lines
+from rnnlab.train.distributed import resolve_device
 from rnnlab.train.metrics import bits_per_token, perplexity, read_metrics
 from rnnlab.train.objective import LanguageModelObjective
-from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate, resolve_device
+from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate
 
 # Settings that may change when a run is resumed: budgets and where it runs, nothing that
 # changes what an update computes.
 RESUMABLE_OVERRIDES: frozenset[str] = frozenset(
     {"epochs", "max_steps", "max_minutes", "patience", "device", "log_every", "tensorboard"}
+    | {"dist_timeout_minutes"}
 )
 
 
@@ -67,40 +70,57 @@ def train_language_model(
     left out take the RNNLMConfig defaults except those of ``RECIPE_MODEL_DEFAULTS``.
     With ``resume=True`` everything comes from ``out/config.json``; ``resume_overrides`` may
     change only the budget and device (``RESUMABLE_OVERRIDES``).
+
+    Under torchrun every rank calls this with the same arguments; rank 0 alone creates the run
+    folder, and ``train_config.batch_size`` is the per-rank batch. When torchrun restarts a failed
+    job (``--max-restarts``), the same command continues the run from its latest checkpoint.
     """
     run = ckpt.RunDir(out)
     if resume:
         return _resume(run, data, resume_overrides or {}, callbacks, progress)
-    if run.config.exists():
-        raise ConfigError(
-            f"{run.path} already holds a run; continue it with --resume {run.path}, or choose another --out"
-        )
+    train_config = train_config or TrainConfig()
+    world = ddp.init_world(train_config.device, train_config.dist_timeout_minutes)
+    # Rank 0's view, taken before anyone writes. torchrun counts restarts per machine, so any
+    # rank that was restarted makes this a restart.
+    exists, has_checkpoint = ddp.broadcast(world, (run.config.exists(), run.has_checkpoint()))
+    restarted = max(ddp.all_gather(world, world.restarts)) > 0
+    if exists:
+        if not restarted:
+            raise ConfigError(
+                f"{run.path} already holds a run; continue it with --resume {run.path}, "
+                "or choose another --out"
+            )
+        if has_checkpoint:
+            return _resume(run, data, {}, callbacks, progress)
+        if world.is_main:  # restarted before the first checkpoint: start the run again
+            run.metrics.unlink(missing_ok=True)
     if data is None:
         raise ConfigError("no training data: pass --data PATH (a UTF-8 text file, one poem or line a line)")
-    train_config = train_config or TrainConfig()
     corpus = load_lm_corpus(data, valid_fraction)
     options = recipe_model_options(model_options)
     if "vocab_size" in options:
         raise ConfigError("vocab_size comes from the data's vocabulary; leave it out of the model options")
     torch.manual_seed(train_config.seed)  # the initial weights are part of the reproducible run
     model = RNNLM(RNNLMConfig(vocab_size=len(corpus.vocab), **options))
-    run.path.mkdir(parents=True, exist_ok=True)
-    corpus.vocab.save(run.vocab)
-    ckpt.atomic_write_json(
-        run.config,
-        {
-            "model": model.config.to_dict(),
-            "train": train_config.to_dict(),
-            "data": {
-                "path": str(Path(data).resolve()),
-                "valid_fraction": valid_fraction,
-                "train_lines": len(corpus.train),
-                "valid_lines": len(corpus.valid),
-                "train_tokens": corpus.n_train_tokens,
+    if world.is_main:
+        run.path.mkdir(parents=True, exist_ok=True)
+        corpus.vocab.save(run.vocab)
+        ckpt.atomic_write_json(
+            run.config,
+            {
+                "model": model.config.to_dict(),
+                "train": train_config.to_dict(),
+                "data": {
+                    "path": str(Path(data).resolve()),
+                    "valid_fraction": valid_fraction,
+                    "train_lines": len(corpus.train),
+                    "valid_lines": len(corpus.valid),
+                    "train_tokens": corpus.n_train_tokens,
+                },
+                "parameters": model.num_parameters(),
+                "world_size": world.size,  # train.batch_size is per rank: the global batch is their product
             },
-            "parameters": model.num_parameters(),
-        },
-    )
+        )
     trainer = _trainer(
         model, train_config, corpus.train, corpus.valid, corpus.vocab, run, callbacks, progress
     )

@@ -20,6 +20,12 @@ Stopping: epochs done, ``max_steps``, the ``max_minutes`` budget, early stopping
 evaluations without a better validation loss), Ctrl-C (checkpoint, final evaluation, clean
 exit), or a non-finite loss (``nan_policy="stop"``: raise :class:`TrainingError`, leaving the
 last good checkpoint untouched; ``"skip"``: drop the batch, reset the carried state, count it).
+
+Several processes (``torchrun``, see :mod:`rnnlab.train.distributed`): every rank trains on its
+block of a global batch of W × ``batch_size`` columns through DistributedDataParallel, losses and
+validation are summed over ranks before they are used or logged, stop decisions are taken
+together, and only rank 0 writes. Checkpoints hold the *global* batch's state, so a run resumes
+on any number of ranks from the same step with the same global batch and data order.
 """
 
 from __future__ import annotations
@@ -41,8 +47,11 @@ from torch import Tensor, nn
 from rnnlab.data.sampling import Batch
 from rnnlab.errors import CheckpointError, ConfigError, TrainingError
 from rnnlab.train import checkpoint as ckpt
+from rnnlab.train import distributed as ddp
 from rnnlab.train.batches import BatchSource, RandomLengthStreams
 from rnnlab.train.config import TrainConfig
+from rnnlab.train.distributed import World
+from rnnlab.train.distributed import resolve_device as resolve_device  # re-exported
 from rnnlab.train.metrics import (
     IntervalMeter,
     MetricsLog,
@@ -58,6 +67,9 @@ from rnnlab.train.schedule import LRSchedule
 class Callback:
     """Hooks into training; override the ones you need (sampling text, extra logging, tests)."""
 
+    # Callbacks run on every rank with the same (rank-reduced) records; anything that writes files
+    # should check ``trainer.world.is_main``.
+
     def on_step_end(self, trainer: Trainer) -> None:
         """After every update (``trainer.step`` is the number of updates done)."""
 
@@ -65,7 +77,7 @@ class Callback:
         """After each validation pass, with its record (loss, ppl, bpc, best)."""
 
     def on_checkpoint(self, trainer: Trainer, folder: Path) -> None:
-        """After a checkpoint folder has been completely written."""
+        """After a checkpoint folder has been completely written (on rank 0, which writes it)."""
 
     def on_train_end(self, trainer: Trainer, result: TrainResult) -> None:
         """Once, after the final evaluation and checkpoint."""
@@ -88,15 +100,6 @@ class TrainResult:
         return math.exp(self.final_val_loss) if math.isfinite(self.final_val_loss) else math.nan
 
 
-def resolve_device(name: str) -> torch.device:
-    """ "auto" → cuda when available, else cpu; asking for cuda without one is a ConfigError."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was requested but no CUDA GPU is visible; use --device cpu or auto")
-    return torch.device(name)
-
-
 def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     """SGD/Adam/AdamW; weight decay only on matrices (biases and gains are not decayed, as in nanoGPT)."""
     params = [p for p in model.parameters() if p.requires_grad]
@@ -113,9 +116,18 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimi
 
 @torch.no_grad()
 def evaluate(
-    objective: Objective, batches: BatchSource, device: torch.device, precision: str = "fp32"
+    objective: Objective,
+    batches: BatchSource,
+    device: torch.device,
+    precision: str = "fp32",
+    world: World | None = None,
 ) -> NLLMeter:
-    """Σℓ and N over one pass of ``batches`` in eval mode (no dropout), state carried as they say."""
+    """Σℓ and N over one pass of ``batches`` in eval mode (no dropout), state carried as they say.
+
+    With a ``world`` of several ranks, ``batches`` is this rank's share (its column block of each
+    batch) and the sums are added over ranks, so every held-out target counts exactly once and
+    every rank returns the same meter.
+    """
     model = objective.model
     was_training = model.training
     model.eval()
@@ -124,14 +136,28 @@ def evaluate(
     state: Any = None
     try:
         for batch in batches:
+            if world is not None:
+                ddp.check_share(batch, batches, world)
+            if batch.width == 0:
+                continue  # this rank has no share of a short batch
             if batch.reset_state or state is None:
-                state = objective.init_state(batch.x.shape[1])
+                state = objective.init_state(batch.width)
             with _autocast(device, precision):
-                sum_nll, n, state = objective.loss(batch.to(device), state)
+                sum_nll, n, state = objective.loss(_to_device(batch, device), state)
             meter.add(float(sum_nll), n)
     finally:
         model.train(was_training)
+    if world is not None and world.distributed:
+        total, count = ddp.all_reduce_sum(world, [meter.sum_nll, meter.n_tokens])
+        meter = NLLMeter(total, int(count))
     return meter
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    """The batch on ``device``; to a GPU through pinned memory, so the copy runs asynchronously."""
+    if device.type == "cuda":
+        return batch.pin_memory().to(device, non_blocking=True)
+    return batch.to(device)
 
 
 def _autocast(device: torch.device, precision: str) -> Any:
@@ -145,6 +171,10 @@ class Trainer:
 
     ``run_dir`` (optional) receives ``metrics.jsonl``, ``checkpoints/`` and ``model.safetensors``;
     without it the trainer only trains and evaluates. ``log`` receives the fixed-width lines.
+
+    ``train_batches`` (and ``valid_batches``) are built as for one process; ``config.batch_size``
+    is the per-rank batch. Started by torchrun, the trainer joins the process group and trains on
+    this rank's block of global batches of W × that size (see :mod:`rnnlab.train.distributed`).
     """
 
     def __init__(
@@ -159,19 +189,29 @@ class Trainer:
         progress: bool = True,
     ) -> None:
         self.objective, self.config = objective, config
-        self.train_batches, self.valid_batches = train_batches, valid_batches
-        self.run = ckpt.RunDir(run_dir) if run_dir is not None else None
+        self.world = ddp.init_world(config.device, config.dist_timeout_minutes)
+        self.run = ckpt.RunDir(run_dir) if run_dir is not None else None  # its paths, on every rank
         self.callbacks = list(callbacks)
-        self.device = resolve_device(config.device)
+        self.device = self.world.device
         if config.precision == "bf16" and self.device.type == "cpu" and not _cpu_supports_bf16():
             raise ConfigError("this CPU/PyTorch build has no bf16 autocast; use --precision fp32")
         self.model = objective.model.to(self.device)
         self.optimizer = build_optimizer(config, self.model)
-        self.schedule = LRSchedule(config, total_steps=config.epochs * max(1, len(train_batches)))
-        if config.max_steps:
-            self.schedule.total_steps = min(self.schedule.total_steps, config.max_steps)
+        ddp.seed_ranks(self.world, config.seed)
+        # The sources as built for one process; each rank reads its share of them.
+        self._train_source = train_batches
+        per_rank = ddp.source_batch_size(train_batches)
+        self.global_batch = None if per_rank is None else per_rank * self.world.size
+        self.train_batches = ddp.shard_batches(train_batches, self.world, self.global_batch)
+        self.schedule = LRSchedule(config, total_steps=self._total_steps())
+        self.valid_batches, self._valid_world = valid_batches, None
+        if valid_batches is not None and self.world.distributed and hasattr(valid_batches, "shard"):
+            # Validation keeps the layout it was built with, its columns spread over the ranks.
+            self.valid_batches, self._valid_world = ddp.shard_batches(valid_batches, self.world), self.world
+        # The loss runs through DDP's forward (several ranks), so the backward pass syncs gradients.
+        net = ddp.data_parallel(ddp.ObjectiveModule(objective), self.world)
         self._loss: Callable[[Batch, Any], tuple[Tensor, int, Any]] = (
-            torch.compile(objective.loss) if config.compile else objective.loss
+            torch.compile(net) if config.compile else net
         )
         # Counters saved in every checkpoint.
         self.step = 0
@@ -186,10 +226,33 @@ class Trainer:
         self._last_good_checkpoint: Path | None = None
         self._session_start = time.perf_counter()
         self._interrupted = False
+        self._group_stop: str | None = None  # a stop every rank agreed on in the last update
         self._meter = IntervalMeter()
-        self._bar = ProgressBar(progress)
-        self._log = MetricsLog(self.run.metrics) if self.run else None
-        self._tb = TensorBoardSink(self.run.path / "tensorboard") if self.run and config.tensorboard else None
+        writes = self.run is not None and self.world.is_main  # only rank 0 writes
+        if writes and self.run is not None:
+            self.run.path.mkdir(parents=True, exist_ok=True)
+        self._bar = ProgressBar(progress and self.world.is_main)
+        self._log = MetricsLog(self.run.metrics) if writes and self.run else None
+        self._tb = (
+            TensorBoardSink(self.run.path / "tensorboard")
+            if writes and self.run and config.tensorboard
+            else None
+        )
+
+    def _total_steps(self) -> int:
+        total = self.config.epochs * max(1, len(self.train_batches))
+        return min(total, self.config.max_steps) if self.config.max_steps else total
+
+    def _use_global_batch(self, global_batch: int) -> None:
+        """Train on global batches of ``global_batch`` columns (a resumed run keeps its own)."""
+        if global_batch < self.world.size:
+            raise CheckpointError(
+                f"the run's global batch has {global_batch} columns, fewer than the {self.world.size} ranks "
+                f"now training it; resume it on at most {global_batch} processes"
+            )
+        self.global_batch = global_batch
+        self.train_batches = ddp.shard_batches(self._train_source, self.world, global_batch)
+        self.schedule.total_steps = max(1, self._total_steps())
 
     # ------------------------------------------------------------------ time and records
     @property
@@ -197,6 +260,8 @@ class Trainer:
         return self.elapsed_before + time.perf_counter() - self._session_start
 
     def _record(self, record: dict[str, Any], echo: bool = True) -> None:
+        if not self.world.is_main:
+            return
         if self._log is not None:
             self._log.write(record)
         if self._tb is not None:
@@ -218,8 +283,11 @@ class Trainer:
                 raise ConfigError("resume() needs a checkpoint folder or a trainer with a run_dir")
             folder = self.run.latest
         folder = ckpt.find_checkpoint(Path(folder))
-        tensors, state = ckpt.read_checkpoint(folder, self.model)
+        tensors, state = ckpt.read_checkpoint(folder, self.model)  # every rank reads the same files
         try:
+            saved_batch = state.get("global_batch")
+            if saved_batch is not None and saved_batch != self.global_batch:
+                self._use_global_batch(int(saved_batch))
             self.optimizer.load_state_dict(ckpt.optimizer_state(tensors, state["optimizer"]))
             self.schedule.load_state_dict(state["schedule"])
             self.train_batches.load_state_dict(state["sampler"])
@@ -230,8 +298,8 @@ class Trainer:
             self.skipped_batches = int(state["skipped_batches"])
             self.tokens_seen = int(state["tokens_seen"])
             self.elapsed_before = float(state["elapsed_s"])
-            self.carry = ckpt.carried_state(tensors, self.device)
-            ckpt.restore_rng(tensors, state["rng"])
+            self.carry = ddp.local_state(self.world, ckpt.carried_state(tensors, self.device))
+            self._restore_rng(tensors, state)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise CheckpointError(
                 f"{folder / ckpt.STATE_FILE} does not fit this run ({type(err).__name__}: {err}); "
@@ -242,20 +310,49 @@ class Trainer:
         self._session_start = time.perf_counter()
         if self._log is not None:
             self._log.truncate_after(self.step)  # records past the checkpoint are replayed
+        ranks = ""
+        if self.world.distributed or state.get("world_size", 1) > 1:
+            ranks = f" on {self.world.size} ranks" if self.world.distributed else " in one process"
         self._record(
             {
                 "kind": "event",
                 "step": self.step,
                 "event": "resumed",
-                "message": f"resumed from {folder} at step {self.step}",
+                "world_size": self.world.size,
+                "message": f"resumed from {folder} at step {self.step}{ranks}",
             }
         )
 
+    def _restore_rng(self, tensors: dict[str, Tensor], state: dict[str, Any]) -> None:
+        """Rank 0 restores the saved generators; rank r > 0 its own when the world size is unchanged.
+
+        On another number of ranks, ranks r > 0 draw fresh streams from (seed, step, r): dropout
+        masks then differ from an uninterrupted run's (the data order and global batch do not).
+        """
+        rank = self.world.rank
+        if rank == 0:
+            ckpt.restore_rng(tensors, state["rng"])
+            return
+        saved = state.get("rng_ranks") or []
+        if state.get("world_size", 1) == self.world.size and len(saved) >= rank:
+            prefix = f"rank{rank}."
+            own = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            ckpt.restore_rng(own, saved[rank - 1])
+        else:
+            torch.manual_seed(ddp.rank_seed(self.config.seed + self.step, rank))
+
     # ------------------------------------------------------------------ checkpoints
-    def _checkpoint_state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
-        optim_tensors, optim_json = ckpt.optimizer_parts(self.optimizer)
+    def _checkpoint_state(self) -> tuple[dict[str, Tensor], dict[str, Any]] | None:
+        """What a checkpoint holds, on rank 0 (None elsewhere); every rank must call it (collectives)."""
+        carry = ddp.gather_state(self.world, self.carry)  # the whole global batch's state
         rng_tensors, rng_json = ckpt.rng_parts()
-        tensors = {**optim_tensors, **rng_tensors, **ckpt.state_tensors(self.carry)}
+        ranks = ddp.all_gather(self.world, (rng_tensors, rng_json))
+        if not self.world.is_main:
+            return None
+        optim_tensors, optim_json = ckpt.optimizer_parts(self.optimizer)
+        tensors = {**optim_tensors, **rng_tensors, **ckpt.state_tensors(carry)}
+        for rank, (own, _) in enumerate(ranks[1:], start=1):
+            tensors.update({f"rank{rank}.{k}": v for k, v in own.items()})
         state = {
             "step": self.step,
             "epoch": self.train_batches.epoch,
@@ -269,6 +366,9 @@ class Trainer:
             "schedule": self.schedule.state_dict(),
             "optimizer": optim_json,
             "rng": rng_json,
+            "rng_ranks": [own_json for _, own_json in ranks[1:]],
+            "world_size": self.world.size,
+            "global_batch": self.global_batch,
             "train_config": self.config.to_dict(),
         }
         return tensors, state
@@ -278,11 +378,14 @@ class Trainer:
         self._last_checkpoint_step = self.step
         if self.run is None:
             return
-        tensors, state = self._checkpoint_state()
+        parts = self._checkpoint_state()
+        self._last_good_checkpoint = self.run.latest
+        if parts is None:
+            return  # ranks other than 0 only contributed their share of the state
+        tensors, state = parts
         ckpt.write_checkpoint(self.run.latest, self.model, tensors, state)
         if is_best:
             ckpt.copy_checkpoint(self.run.latest, self.run.best)
-        self._last_good_checkpoint = self.run.latest
         for cb in self.callbacks:
             cb.on_checkpoint(self, self.run.latest)
 
@@ -291,7 +394,9 @@ class Trainer:
         """Evaluate (if there is validation data), update best/plateau/early-stopping, checkpoint."""
         is_best = False
         if self.valid_batches is not None:
-            meter = evaluate(self.objective, self.valid_batches, self.device, self.config.precision)
+            meter = evaluate(
+                self.objective, self.valid_batches, self.device, self.config.precision, self._valid_world
+            )
             self.last_val_loss = meter.mean
             is_best = meter.mean < self.best_val_loss
             if is_best:
@@ -331,18 +436,27 @@ class Trainer:
 
     def _train_step(self, batch: Batch) -> None:
         start = time.perf_counter()
-        if batch.reset_state or self.carry is None:
-            state = self.objective.init_state(batch.x.shape[1])
+        ddp.check_share(batch, self.train_batches, self.world)
+        if batch.width == 0:
+            state = None  # no share of this short batch; the rank still joins the all-reduces
+        elif batch.reset_state or self.carry is None:
+            state = self.objective.init_state(batch.width)
         else:
             state = self.objective.detach_state(self.carry)
         lr = self._lr_for(batch)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.train()
+        votes = self._stop_votes()
         with _autocast(self.device, self.config.precision):
-            sum_nll, n_tokens, new_state = self._loss(batch.to(self.device, non_blocking=True), state)
-        loss = sum_nll / max(1, n_tokens)
-        loss_value = float(loss.detach())
+            sum_nll, n_local, new_state = self._loss(_to_device(batch, self.device), state)
+        # Σ over ranks of the loss, the counted targets and the wishes to stop, in one all-reduce.
+        total, count, *agreed = ddp.all_reduce_sum(self.world, [float(sum_nll.detach()), n_local, *votes])
+        self._agree_on_stop(agreed)
+        n_tokens = int(count)
+        # ℒ_r = S_r / (N / W): DDP averages the W gradients into ∇(Σ_r S_r) / N (module docstring).
+        loss = sum_nll / (n_tokens / self.world.size if n_tokens else 1.0)
+        loss_value = total / max(1, n_tokens)
         if not math.isfinite(loss_value):
             self._non_finite("loss", loss_value)
             return
@@ -355,11 +469,12 @@ class Trainer:
             self._non_finite("gradient norm", grad_norm)
             return
         self.optimizer.step()
-        self.carry = self.objective.detach_state(new_state)  # frees this batch's graph now
+        # Detaching frees this batch's graph now.
+        self.carry = None if new_state is None else self.objective.detach_state(new_state)
         self.step += 1
         self.tokens_seen += n_tokens
         seconds = time.perf_counter() - start
-        self._meter.add_step(float(sum_nll.detach()), n_tokens, seconds, grad_norm, grad_norm > clip)
+        self._meter.add_step(total, n_tokens, seconds, grad_norm, grad_norm > clip)
         self._bar.update(math.exp(min(loss_value, 50.0)), lr, n_tokens / max(seconds, 1e-9))
 
     def _non_finite(self, what: str, value: float) -> None:
@@ -410,15 +525,34 @@ class Trainer:
     def _lr_for_log(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
+    def _over_time(self) -> bool:
+        return bool(self.config.max_minutes) and self.elapsed_s >= 60 * self.config.max_minutes
+
+    def _stop_votes(self) -> list[float]:
+        """This rank's wish to stop (Ctrl-C, its clock past the budget), summed over ranks each update.
+
+        One rank stopping alone would leave the others waiting in the next all-reduce; deciding
+        together, every rank stops after the same update (one update after the first wish).
+        """
+        if not self.world.distributed:
+            return []
+        return [float(self._interrupted), float(self._over_time())]
+
+    def _agree_on_stop(self, agreed: Sequence[float]) -> None:
+        if agreed:
+            interrupted, over_time = agreed
+            self._group_stop = "interrupted" if interrupted else "time_budget" if over_time else None
+
     def _stop_reason(self) -> str | None:
         c = self.config
-        if self._interrupted:
+        distributed = self.world.distributed
+        if self._group_stop == "interrupted" or (self._interrupted and not distributed):
             return "interrupted"
         if c.patience and self.evals_without_gain >= c.patience:
             return "early_stopping"
         if c.max_steps and self.step >= c.max_steps:
             return "max_steps"
-        if c.max_minutes and self.elapsed_s >= 60 * c.max_minutes:
+        if self._group_stop == "time_budget" or (self._over_time() and not distributed):
             return "time_budget"
         return None
 
@@ -426,6 +560,19 @@ class Trainer:
         """Train until a stopping rule fires; always ends with an evaluation and a checkpoint."""
         c = self.config
         stopped = self._stop_reason() or ""
+        if self.world.distributed:
+            self._record(
+                {
+                    "kind": "event",
+                    "step": self.step,
+                    "event": "distributed",
+                    "world_size": self.world.size,
+                    "global_batch": self.global_batch,
+                    "message": f"training on {self.world.size} ranks ({self.device.type}), "
+                    f"global batch {self.global_batch} = {self.world.size} × "
+                    f"{(self.global_batch or 0) / self.world.size:g} per rank",
+                }
+            )
         with self._sigint_saves(), self._closing_bar():
             while not stopped:
                 if self.train_batches.epoch >= c.epochs:
@@ -450,7 +597,7 @@ class Trainer:
             self._log_interval()
             if self._last_checkpoint_step != self.step:
                 self.validate_and_checkpoint()
-            if self.run is not None:
+            if self.run is not None and self.world.is_main:
                 ckpt.save_weights(self.model, self.run.model)
         result = TrainResult(
             stopped=stopped,
@@ -498,7 +645,8 @@ class Trainer:
             if self._interrupted:
                 raise KeyboardInterrupt
             self._interrupted = True
-            self._bar.write("interrupted: saving a checkpoint and evaluating (Ctrl-C again to abort)")
+            if self.world.is_main:
+                self._bar.write("interrupted: saving a checkpoint and evaluating (Ctrl-C again to abort)")
 
         previous = signal.signal(signal.SIGINT, handler)
         try:
