@@ -85,6 +85,15 @@ def test_cli_poem_prints_poems_separated_by_blank_lines(capsys: pytest.CaptureFi
     assert capsys.readouterr().out == first, "a seed must make the output repeat"
 
 
+def test_both_engines_write_the_same_poem(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--engine torch` and `--engine numpy` write the same poems for a seed with the bundled model."""
+    outputs = []
+    for engine in ("numpy", "torch"):
+        assert main(["poem", "春眠", "--num", "2", "--seed", "3", "--engine", engine]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and len(poems_of(outputs[0])) == 2
+
+
 def test_cli_poem_without_seed_varies(capsys: pytest.CaptureFixture[str]) -> None:
     """Without --seed two calls give different poems (the tutorial's generator never did)."""
     outputs = set()

@@ -8,8 +8,7 @@ from typing import Any
 from rnnlab.errors import ConfigError
 from rnnlab.forecast.config import ForecastConfig, default_train_config
 from rnnlab.forecast.datasets import BUILTIN_SERIES
-from rnnlab.models.forecasters import FORECASTERS, ForecasterConfig
-from rnnlab.models.likelihoods import LIKELIHOODS
+from rnnlab.models.configs import FORECASTERS, LIKELIHOODS, ForecasterConfig
 
 MODEL_NAMES = {"ar-mlp": "mlp", "mlp": "mlp", "rnn": "rnn", "gru": "gru", "lstm": "lstm"}
 

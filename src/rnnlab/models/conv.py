@@ -28,79 +28,21 @@ gives each sequence the features it gets by itself (tested).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
+from rnnlab.models.configs import CONV_ACTIVATIONS, ConvConfig
 
+__all__ = ["ACTIVATIONS", "ConvConfig", "ConvFrontEnd", "ConvState"]  # ConvConfig: rnnlab.models.configs
+
+# ConvConfig (torch-free, in rnnlab.models.configs) names the activations; here are their modules.
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
+assert set(ACTIVATIONS) == set(CONV_ACTIVATIONS)
 
 # The causal front end's state: for each layer, its last k − 1 inputs, (B, C_in, k − 1).
 ConvState = list[Tensor]
-
-
-@dataclass
-class ConvConfig:
-    """The convolution stack; JSON-serialisable (lists become tuples on load)."""
-
-    channels: tuple[int, ...] = (128,)  # output channels of each Conv1d layer; its length = layers
-    kernel_sizes: tuple[int, ...] = (3,)  # window of each layer (one per layer, or one for all)
-    stride: int = 1  # every layer's stride; > 1 shortens the sequence s-fold per layer
-    pool: int = 1  # max-pool window (= its stride) after every layer; 1 = no pooling
-    activation: str = "relu"  # "relu", "tanh" or "gelu"
-    dropout: float = 0.0  # after each layer's activation
-    causal: bool = False  # left padding only: step t sees x_{≤t} (LMs, forecasters); streams by state
-
-    def __post_init__(self) -> None:
-        self.channels = tuple(self.channels)
-        self.kernel_sizes = tuple(self.kernel_sizes)
-        if len(self.kernel_sizes) == 1 and len(self.channels) > 1:
-            self.kernel_sizes = self.kernel_sizes * len(self.channels)
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ConfigError naming the first invalid value and what would be valid."""
-        if not self.channels:
-            raise ConfigError("a CNN front end needs at least one layer: give channels, e.g. (128,)")
-        if len(self.kernel_sizes) != len(self.channels):
-            raise ConfigError(
-                f"kernel_sizes has {len(self.kernel_sizes)} entries for {len(self.channels)} layers; "
-                "give one kernel size per layer, or one for all"
-            )
-        for name, values in (("channels", self.channels), ("kernel_sizes", self.kernel_sizes)):
-            for value in values:
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ConfigError(f"{name} must hold positive integers, got {list(values)}")
-        for name in ("stride", "pool"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer (1 = off), got {value!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(f"unknown activation {self.activation!r}; options are {sorted(ACTIVATIONS)}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout is a probability in [0, 1), got {self.dropout!r}")
-        if self.causal and (self.stride > 1 or self.pool > 1):
-            raise ConfigError(
-                "a causal front end keeps one output per step (it streams step by step); "
-                "use stride=1 and pool=1, or causal=False"
-            )
-
-    @property
-    def preserves_length(self) -> bool:
-        """Whether T' = T for every T: needed wherever one output per input step is required."""
-        return self.stride == 1 and self.pool == 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ConvConfig:
-        """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        return from_dict_strict(cls, data, "CNN front-end option")
 
 
 class ConvFrontEnd(nn.Module):

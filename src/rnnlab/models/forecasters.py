@@ -37,110 +37,31 @@ repeat alike):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from rnnlab.config import from_dict_strict
-from rnnlab.errors import ConfigError, ShapeError
+from rnnlab.errors import ShapeError
 from rnnlab.layers import GRU, LSTM, RNN, RecurrentLayer
 from rnnlab.models import likelihoods
-from rnnlab.models.conv import ConvConfig, ConvFrontEnd
+from rnnlab.models.configs import FORECASTERS, IMPLS, ForecasterConfig
+from rnnlab.models.conv import ConvFrontEnd
 
-FORECASTERS: tuple[str, ...] = ("mlp", "rnn", "gru", "lstm")
-IMPLS: tuple[str, ...] = ("auto", "fused", "reference")
+__all__ = [  # the configs live in rnnlab.models.configs (torch-free); re-exported here
+    "ARMLP",
+    "FORECASTERS",
+    "IMPLS",
+    "ForecastState",
+    "Forecaster",
+    "ForecasterConfig",
+    "LatentAR",
+    "build_forecaster",
+    "detach_forecast_state",
+    "set_spread",
+]
 
 ForecastState = tuple[Tensor, ...]  # every tensor (…, B, …) with the batch on dim 1
-
-
-@dataclass
-class ForecasterConfig:
-    """What defines a forecaster; ``to_dict``/``from_dict`` round-trip through JSON."""
-
-    kind: str = "gru"  # "mlp" (window of τ values) or a recurrent cell: "rnn", "gru", "lstm"
-    tau: int = 16  # MLP only: the window τ of past steps it reads (d2l's classic choice is 4)
-    hidden_size: int = 32  # MLP hidden units / recurrent units per layer; series are small
-    num_layers: int = 1  # stacked recurrent layers (MLP: always one hidden layer)
-    outputs: int = 1  # steps predicted per step: 1 (one-step) or H (direct multi-output head)
-    impl: str = "auto"  # recurrent implementation: "auto", "fused" or "reference"
-    past_covariates: int = 0  # P: inputs known up to the origin only (also predicted, for recursion)
-    future_covariates: int = 0  # F: inputs known ahead; step t reads them at t+1 … t+H
-    likelihood: str = "point"  # head: "point" (squared error), "gaussian" or "student-t" (NLL)
-    n_series: int = 0  # series a global model knows by index (needed with embedding_dim > 0)
-    embedding_dim: int = 0  # learned series embedding width; 0 = none
-    conv: ConvConfig | None = None  # causal CNN front end before the recurrent layers (CNN-LSTM)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.conv, dict):
-            self.conv = ConvConfig.from_dict(self.conv)
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ConfigError naming the first invalid value and what would be valid."""
-        if self.kind not in FORECASTERS:
-            raise ConfigError(f"unknown forecaster {self.kind!r}; options are {list(FORECASTERS)}")
-        if self.impl not in IMPLS:
-            raise ConfigError(f"unknown impl {self.impl!r}; options are {list(IMPLS)}")
-        for name in ("tau", "hidden_size", "num_layers", "outputs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("past_covariates", "future_covariates", "n_series", "embedding_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name} must be an integer ≥ 0, got {value!r}")
-        likelihoods.check_likelihood(self.likelihood)
-        if self.embedding_dim and self.n_series < 1:
-            raise ConfigError("a series embedding needs n_series ≥ 1 (the number of series it tells apart)")
-        if self.conv is not None:
-            if self.kind == "mlp":
-                raise ConfigError(
-                    "the CNN front end feeds recurrent forecasters (rnn, gru, lstm); "
-                    "the AR-MLP already reads a window of τ steps"
-                )
-            if not self.conv.causal:
-                raise ConfigError(
-                    "a forecaster's CNN front end must be causal (conv.causal=True): a centred window "
-                    "would read values after the forecast origin"
-                )
-
-    @property
-    def context(self) -> int:
-        """Observations a fresh state needs before its prediction sees no padding (τ for the MLP)."""
-        if self.kind == "mlp":
-            return self.tau
-        if self.conv is not None:
-            return sum(k - 1 for k in self.conv.kernel_sizes) + 1
-        return 1
-
-    @property
-    def channels(self) -> int:
-        """D: values predicted per step ahead — the target and each past covariate."""
-        return 1 + self.past_covariates
-
-    @property
-    def input_size(self) -> int:
-        """C: input channels per step (see the module docstring's layout)."""
-        return self.channels + self.future_covariates * self.outputs + (1 if self.embedding_dim else 0)
-
-    @property
-    def parameters_per_value(self) -> int:
-        """S: distribution parameters per predicted value."""
-        return likelihoods.LIKELIHOODS[self.likelihood]
-
-    @property
-    def probabilistic(self) -> bool:
-        return self.likelihood != "point"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ForecasterConfig:
-        """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        return from_dict_strict(cls, data, "forecaster option")
 
 
 def _check_input(x: Tensor, config: ForecasterConfig) -> Tensor:

@@ -23,16 +23,22 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, Normal, StudentT
 
 from rnnlab.errors import ConfigError, ShapeError
+from rnnlab.models.configs import LIKELIHOODS, check_likelihood
 
-LIKELIHOODS: dict[str, int] = {"point": 1, "gaussian": 2, "student-t": 3}  # head → parameters S
+__all__ = [  # LIKELIHOODS and check_likelihood live in the torch-free rnnlab.models.configs
+    "DF_MIN",
+    "LIKELIHOODS",
+    "SIGMA_MIN",
+    "check_likelihood",
+    "constrain",
+    "distribution",
+    "negative_log_likelihood",
+    "quantiles",
+    "sample",
+]
+
 SIGMA_MIN = 1e-3  # in normalised units: keeps the NLL finite when a value is predicted exactly
 DF_MIN = 2.1  # ν ≥ 2.1: a finite variance even where softplus underflows to 0
-
-
-def check_likelihood(name: str) -> str:
-    if name not in LIKELIHOODS:
-        raise ConfigError(f"unknown likelihood {name!r}; options are {list(LIKELIHOODS)}")
-    return name
 
 
 def constrain(name: str, raw: Tensor) -> Tensor:
