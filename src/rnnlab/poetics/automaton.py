@@ -111,7 +111,9 @@ class MetreState:
             if (group is None or group) and all(empty._fits(pattern, line) for line in range(lines)):
                 alive.append((pattern, group))
         if not alive:
-            raise MetreError("the fixed characters fit no regulated pattern; change them or drop the metre", 0)
+            raise MetreError(
+                "the fixed characters fit no regulated pattern; change them or drop the metre", 0
+            )
         return replace(empty, alive=tuple(alive))
 
     @property
@@ -172,7 +174,11 @@ class MetreState:
             self.placed[p] if p < len(self.placed) else self.fixed[p].tones if p in self.fixed else Tone.ANY
             for p in range(start, start + self.chars)
         ]
-        return [s for s in legal_lines(pattern.kinds[line], self.chars) if all(t & k for t, k in zip(s, known))]
+        return [
+            s
+            for s in legal_lines(pattern.kinds[line], self.chars)
+            if all(t & k for t, k in zip(s, known, strict=True))
+        ]
 
     def _fits(self, pattern: Pattern, line: int) -> bool:
         return bool(self._completions(pattern, line))
@@ -205,5 +211,3 @@ def tones_at(completions: Iterable[tuple[Tone, ...]], col: int) -> Tone:
     for s in completions:
         tone |= s[col]
     return tone
-
-

