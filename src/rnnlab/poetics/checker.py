@@ -134,11 +134,23 @@ def split_poem(text: str) -> list[str]:
     return lines
 
 
-def check_poem(text: str | Sequence[str], book: RhymeBook | None = None) -> MetreReport:
-    """Judge a 绝句 or 律诗 (text with punctuation or new lines, or its lines) against regulated verse."""
+def check_poem(
+    text: str | Sequence[str],
+    book: RhymeBook | None = None,
+    tones: Sequence[Sequence[Tone]] | None = None,
+) -> MetreReport:
+    """Judge a 绝句 or 律诗 (text with punctuation or new lines, or its lines) against regulated verse.
+
+    ``tones`` gives each character's tone from another source (e.g. a poem's own tone marks, ANY
+    where unmarked) in place of the book's; rhyme groups always come from the book.
+    """
     book = book or RhymeBook.pingshui()
     lines = split_poem(text if isinstance(text, str) else "\n".join(text))
     readings = [[book.tones(ch) for ch in line] for line in lines]
+    if tones is not None:
+        if [len(row) for row in tones] != [len(line) for line in lines]:
+            raise DataError("give one tone per character of every line, or no tones at all")
+        readings = [list(row) for row in tones]
     reports = [_judge(lines, readings, pattern, book) for pattern in patterns(len(lines[0]), len(lines))]
     return min(reports, key=lambda r: len(r.violations))  # first of the best: patterns() order
 
