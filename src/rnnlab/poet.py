@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import torch
 
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import CheckpointError
-from rnnlab.generate.poems import PoemRequest, write_poems
+from rnnlab.generate.poems import PoemRequest, PoemVocab, write_poems
 from rnnlab.models.rnnlm import RNNLM
 from rnnlab.pretrained import DEFAULT_POET, bundled_dir, describe
 from rnnlab.train.lm import load_run
@@ -48,7 +49,12 @@ class Poet:
 
     def write(self, request: PoemRequest) -> list[str]:
         """``request.num`` poems, each as its lines joined by newlines."""
-        return write_poems(self.model, self.vocab, request, start_id=self.start_id)
+        return write_poems(self.model, self.tables, request, start_id=self.start_id)
+
+    @cached_property
+    def tables(self) -> PoemVocab:
+        """The vocabulary's constraint tables (form, rhyme, metre), built once for every request."""
+        return PoemVocab(self.vocab)
 
     def write_many(self, request: PoemRequest, **changes: Any) -> list[str]:
         """Like :meth:`write` with some request fields replaced (handy in notebooks)."""

@@ -67,10 +67,11 @@ class Sound:
 
     @classmethod
     def attested(cls, char: str, book: RhymeBook) -> Sound:
-        """A character as the generator may place it: its attested readings only (see RhymeBook)."""
+        """A character as the generator places it: its attested readings (see RhymeBook), or — for a
+        character with none, which masks admit only where either tone is free — all its readings."""
         readings = book.attested(char)
         groups = frozenset(r.group for r in readings if r.tone == Tone.PING)
-        return cls(tones_of(readings), groups, _all_groups(book, char))
+        return cls(tones_of(readings) or book.tones(char), groups, _all_groups(book, char))
 
 
 def _all_groups(book: RhymeBook, char: str) -> frozenset[str]:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rnnlab.poetics.automaton import Slot, Sound
-from rnnlab.poetics.rhymebook import RhymeBook, Tone
+from rnnlab.poetics.rhymebook import RhymeBook, Tone, is_hanzi, tones_of
 
 BoolArray = NDArray[np.bool_]
 
@@ -24,11 +24,12 @@ class VocabMasks:
     """Boolean masks (V,) over a vocabulary's tokens, one per tone class and per level-tone group."""
 
     def __init__(self, tokens: Sequence[str], book: RhymeBook) -> None:
-        sounds = [Sound.attested(t, book) if len(t) == 1 else Sound(Tone.NONE) for t in tokens]
-        self.tones = np.array([int(s.tones) for s in sounds], dtype=np.uint8)  # (V,) bits of Tone
-        # Every tone of every form (the checker's view): a token may end an unrhymed line only if
-        # none of its forms could be read 平 — a reader would hear it as a rhyme.
-        self.any_tones = np.array([int(book.tones(t)) if len(t) == 1 else 0 for t in tokens], dtype=np.uint8)
+        sounds = [Sound.attested(t, book) if is_hanzi(t) else Sound(Tone.NONE) for t in tokens]
+        # (V,) bits of Tone: the attested tones, where a slot asks for one tone …
+        self.tones = np.array([int(tones_of(book.attested(t))) for t in tokens], dtype=np.uint8)
+        # … and every tone of every form (the checker's view), where either tone is free; a token
+        # may end an unrhymed line only if none of its forms could be read 平 (heard as a rhyme).
+        self.any_tones = np.array([int(book.tones(t)) if is_hanzi(t) else 0 for t in tokens], dtype=np.uint8)
         self.level_groups: tuple[str, ...] = book.level_groups
         self.in_group = np.zeros((len(self.level_groups), len(tokens)), dtype=bool)  # (G, V)
         index = {g: i for i, g in enumerate(self.level_groups)}
@@ -40,7 +41,7 @@ class VocabMasks:
         self._any_index = {g: i for i, g in enumerate(self.groups)}
         self.in_any_group = np.zeros((len(self.groups), len(tokens)), dtype=bool)  # (106, V), any tone
         for token_id, token in enumerate(tokens):
-            for reading in book.readings(token) if len(token) == 1 else ():
+            for reading in book.readings(token) if is_hanzi(token) else ():
                 self.in_any_group[self._any_index[reading.group], token_id] = True
         self.sounds = sounds
 
@@ -57,7 +58,9 @@ class VocabMasks:
 
     def slot(self, slot: Slot) -> BoolArray:
         """Tokens that fit ``slot``."""
-        if slot.only:
+        if slot.tones == Tone.ANY:
+            mask = self.any_tones != 0
+        elif slot.only:
             mask = (self.any_tones == int(slot.tones)) & (self.tones != 0)
         else:
             mask = (self.tones & int(slot.tones)) != 0

@@ -106,19 +106,14 @@ class RhymeBook:
     """Tone classes and Pingshui rhyme groups of characters in either script (see the module doc)."""
 
     def __init__(self, upstream: Mapping[str, Iterable[Reading]], errata: Mapping[str, Iterable[Reading]]):
-        table = {char: frozenset(readings) for char, readings in upstream.items()}
-        forms = _script_forms(sorted(table))
+        self._table = {char: frozenset(readings) for char, readings in upstream.items()}
         self._readings: dict[str, frozenset[Reading]] = {}
-        self._attested: dict[str, frozenset[Reading]] = {}
-        for char, sources in forms.items():
-            # A form the table lacks (s2t writes a lone 干 as 幹, which it does not list) reads as
-            # nothing, so it empties the attested readings: a checker would find no tone there.
-            sets = [table.get(s, frozenset()) for s in sources]
-            self._readings[char] = frozenset().union(*sets)
-            self._attested[char] = frozenset.intersection(*sets)
+        for char, sources in _script_forms(sorted(self._table), every_form=False).items():
+            self._readings[char] = frozenset().union(*(self._table[s] for s in sources))
         for char, extra in errata.items():
             self._readings[char] = self._readings.get(char, frozenset()) | frozenset(extra)
-        groups = {r.group: r.tone for readings in table.values() for r in readings}
+        self._attested: dict[str, frozenset[Reading]] | None = None  # built on first use (≈0.3 s)
+        groups = {r.group: r.tone for readings in self._table.values() for r in readings}
         self.groups: tuple[str, ...] = tuple(sorted(groups, key=_group_order))
         self.level_groups: tuple[str, ...] = tuple(g for g in self.groups if groups[g] == Tone.PING)
 
@@ -142,6 +137,13 @@ class RhymeBook:
 
     def attested(self, char: str) -> frozenset[Reading]:
         """The upstream readings shared by every traditional form of ``char`` (the generator's view)."""
+        if self._attested is None:
+            self._attested = {}
+            for key, sources in _script_forms(sorted(self._table), every_form=True).items():
+                # A form the table lacks (迴 for 回) reads as nothing, so it empties the attested
+                # readings: a checker reading the poem through that form would find no tone there.
+                sets = [self._table.get(s, frozenset()) for s in sources]
+                self._attested[key] = frozenset.intersection(*sets)
         return self._attested.get(char, frozenset())
 
     def tones(self, char: str) -> Tone:
@@ -153,24 +155,35 @@ class RhymeBook:
         return frozenset(r.group for r in self.readings(char) if r.tone == Tone.PING)
 
 
-def _script_forms(chars: list[str]) -> dict[str, set[str]]:
-    """character → the traditional characters it may stand for: itself, those that ``t2s`` turns into
-    it, and the one ``s2t`` turns it into."""
+# Where traditional characters live: the basic block and extension A hold every one OpenCC maps.
+_CJK_BLOCKS = ((0x4E00, 0xA000), (0x3400, 0x4DC0))
+
+
+def _script_forms(chars: list[str], every_form: bool) -> dict[str, set[str]]:
+    """character → the traditional characters of ``chars`` (the table's) it may stand for: itself,
+    and those that ``t2s`` turns into it. With ``every_form``, also the characters outside ``chars``
+    that ``t2s`` turns into it, since ``s2t`` writes some of them in phrases (梦回 → 夢迴, and the
+    table has no 迴), …"""
     import opencc
 
-    # One conversion call for all characters, a newline between them so no two form a phrase.
-    simplified = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
-    forms: dict[str, set[str]] = {}
-    for char, simple in zip(chars, simplified, strict=True):
-        forms.setdefault(char, {char})
+    listed = set(chars)
+    forms: dict[str, set[str]] = {char: {char} for char in listed}
+    to_simplified = opencc.OpenCC("t2s")
+    # One conversion call for many characters, a newline between them so no two form a phrase.
+    for char, simple in zip(chars, to_simplified.convert("\n".join(chars)).split("\n"), strict=True):
         if len(simple) == 1 and simple != char:
             forms.setdefault(simple, set()).add(char)
-    keys = sorted(forms)
-    for char, traditional in zip(
-        keys, opencc.OpenCC("s2t").convert("\n".join(keys)).split("\n"), strict=True
-    ):
-        if len(traditional) == 1:
-            forms[char].add(traditional)
+    if every_form:
+        others = [chr(c) for start, end in _CJK_BLOCKS for c in range(start, end) if chr(c) not in listed]
+        for char, simple in zip(others, to_simplified.convert("\n".join(others)).split("\n"), strict=True):
+            if simple in forms and simple != char:
+                forms[simple].add(char)
+        # … and the one s2t writes for the character alone: 症 stays 症, which the table lacks (癥).
+        keys = sorted(forms)
+        to_traditional = opencc.OpenCC("s2t").convert("\n".join(keys)).split("\n")
+        for char, traditional in zip(keys, to_traditional, strict=True):
+            if len(traditional) == 1:
+                forms[char].add(traditional)
     return forms
 
 
