@@ -163,7 +163,9 @@ def judge(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, required=True, help="the corpus the model was trained on")
     parser.add_argument("--strains", type=Path, help="tang-strains.jsonl: the collection's tone marks")
     parser.add_argument("--valid-fraction", type=float, default=0.05, help="held-out share (as in training)")

@@ -64,7 +64,9 @@ class MetreTables:
             rhymes = np.flatnonzero(masks.slot(Slot(Tone.PING, frozenset({group}))))
             echoes = frozenset().union(*(masks.sounds[i].echoes for i in rhymes))
             if not masks.slot(Slot(Tone.ZE, only=True, avoid=echoes)).any():
-                raise DataError(f"no 仄 character of this vocabulary can end an unrhymed line: too small for --metre")
+                raise DataError(
+                    f"no 仄 character of this vocabulary can end an unrhymed line: too small for --metre"
+                )
 
     def sound(self, token_id: int, fixed: bool) -> Sound:
         """A token's sound: as generated (attested readings) or, for the user's own characters, leniently."""
@@ -177,7 +179,9 @@ class PingshuiRhyme:
     ) -> None:
         self.tables, self.placed = tables, list(placed)
         index = char_positions(template)
-        self.rhymes = [p for p, k in enumerate(index) if k is not None and k % chars == chars - 1 and (k // chars) % 2]
+        self.rhymes = [
+            p for p, k in enumerate(index) if k is not None and k % chars == chars - 1 and (k // chars) % 2
+        ]
         self.masks = tables.masks
 
     def groups(self, row: Sequence[int]) -> frozenset[str]:
@@ -195,6 +199,9 @@ class PingshuiRhyme:
         if position not in self.rhymes:
             return logits
         mask = np.stack(
-            [self.masks.slot(Slot(Tone.PING, self.groups([*self.placed, *row]))) for row in generated.tolist()]
+            [
+                self.masks.slot(Slot(Tone.PING, self.groups([*self.placed, *row])))
+                for row in generated.tolist()
+            ]
         )
         return np.where(mask, logits, NEG_INF)

@@ -339,7 +339,10 @@ def prepare_poems(vocab: Vocab | PoemVocab, request: PoemRequest, start_id: int 
     book = resolve_rhyme_book(request, form)
     modern_rhyme = request.rhyme and book == "modern"
     constraint = FormConstraint(form, tables, len(placed), fixed, rhyme=modern_rhyme, placed=placed_ids)
-    processors: list[LogitsProcessor] = [constraint, *_pingshui_processors(request, form, tables, placed_ids, fixed)]
+    processors: list[LogitsProcessor] = [
+        constraint,
+        *_pingshui_processors(request, form, tables, placed_ids, fixed),
+    ]
     if request.repetition_penalty != 1.0:
         punctuation = tuple(tables.punctuation.values())
         processors.append(RepetitionPenalty(request.repetition_penalty, ignore=punctuation))
