@@ -185,7 +185,8 @@ def main() -> None:
         }
         s = results["sources"]["book"]
         print(
-            f"rhyme book vs the collection's tone marks ({s['characters']:,} characters, {s['types']:,} kinds):\n"
+            f"rhyme book vs the collection's tone marks "
+            f"({s['characters']:,} characters, {s['types']:,} kinds):\n"
             f"  coverage {s['token_coverage']:.2%} of characters, {s['type_coverage']:.2%} of kinds\n"
             f"  agreement {s['agreement_marked']:.2%} of marked characters "
             f"(one-tone {s['agreement_single_tone']:.2%}; polyphonic {s['polyphonic_share']:.1%} of marks)\n"

@@ -65,7 +65,7 @@ class MetreTables:
             echoes = frozenset().union(*(masks.sounds[i].echoes for i in rhymes))
             if not masks.slot(Slot(Tone.ZE, only=True, avoid=echoes)).any():
                 raise DataError(
-                    f"no 仄 character of this vocabulary can end an unrhymed line: too small for --metre"
+                    "no 仄 character of this vocabulary can end an unrhymed line: too small for --metre"
                 )
 
     def sound(self, token_id: int, fixed: bool) -> Sound:
