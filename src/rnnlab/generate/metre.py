@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rnnlab.errors import ConfigError, DataError
+from rnnlab.generate.poems import PoemForm
 from rnnlab.generate.processors import NEG_INF, FloatArray, IntArray
 from rnnlab.poetics.automaton import MetreError, MetreState, Slot, Sound
 from rnnlab.poetics.masks import VocabMasks
@@ -88,22 +89,20 @@ def char_positions(template: Sequence[str | None]) -> list[int | None]:
 class MetreConstraint:
     """Logits processor keeping every row inside one regulated pattern with a Pingshui rhyme.
 
-    ``template`` is the form's template (None at character slots); ``placed`` the prompt's ids at
-    template positions 0 … offset−1; ``fixed`` template positions ahead → the id that must stand
-    there. Raises MetreError at construction when the prompt or the acrostic breaks every pattern.
+    ``placed`` holds the prompt's ids at the template positions 0 … offset−1 of ``form``; ``fixed``
+    maps template positions ahead to the id that must stand there. Raises MetreError at
+    construction when the prompt or the acrostic breaks every pattern.
     """
 
     def __init__(
         self,
-        chars: int,
-        lines: int,
-        template: Sequence[str | None],
+        form: PoemForm,
         tables: MetreTables,
         placed: Sequence[int] = (),
         fixed: Mapping[int, int] | None = None,
     ) -> None:
         self.tables, self.offset = tables, len(placed)
-        self.index = char_positions(template)
+        self.index = char_positions(form.template())
         self.fixed = dict(fixed or {})
         heads: dict[int, Sound] = {}
         for position, token_id in self.fixed.items():
@@ -111,7 +110,7 @@ class MetreConstraint:
             if char_position is not None:
                 heads[char_position] = tables.sound(token_id, fixed=True)
         try:
-            state = MetreState.start(chars, lines, tables.groups, heads)
+            state = MetreState.start(form.chars, form.lines, tables.groups, heads)
             for position, token_id in enumerate(placed):
                 if self.index[position] is not None:
                     state = state.push(tables.sound(token_id, fixed=True), tables.tokens[token_id])
@@ -169,19 +168,9 @@ class MetreConstraint:
 class PingshuiRhyme:
     """Logits processor: the last characters of lines 2, 4, … share a Pingshui level-tone group."""
 
-    def __init__(
-        self,
-        chars: int,
-        lines: int,
-        template: Sequence[str | None],
-        tables: MetreTables,
-        placed: Sequence[int] = (),
-    ) -> None:
+    def __init__(self, form: PoemForm, tables: MetreTables, placed: Sequence[int] = ()) -> None:
         self.tables, self.placed = tables, list(placed)
-        index = char_positions(template)
-        self.rhymes = [
-            p for p, k in enumerate(index) if k is not None and k % chars == chars - 1 and (k // chars) % 2
-        ]
+        self.rhymes = form.rhyme_positions()
         self.masks = tables.masks
 
     def groups(self, row: Sequence[int]) -> frozenset[str]:

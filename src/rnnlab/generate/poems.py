@@ -300,10 +300,9 @@ def _pingshui_processors(
         return []
     from rnnlab.generate.metre import MetreConstraint, PingshuiRhyme  # the rhyme book loads on first use
 
-    template = form.template()
     if request.metre:
-        return [MetreConstraint(form.chars, form.lines, template, tables.metre(), placed, fixed)]
-    return [PingshuiRhyme(form.chars, form.lines, template, tables.metre(), placed)]
+        return [MetreConstraint(form, tables.metre(), placed, fixed)]
+    return [PingshuiRhyme(form, tables.metre(), placed)]
 
 
 @dataclass
