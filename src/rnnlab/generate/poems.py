@@ -16,10 +16,9 @@ chooses only among the allowed characters.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,9 +28,14 @@ from rnnlab.errors import ConfigError, DataError
 from rnnlab.generate.decoding import DecodeConfig, DecodeJob, decode
 from rnnlab.generate.processors import NEG_INF, FloatArray, IntArray, LogitsProcessor, RepetitionPenalty
 from rnnlab.generate.rhyme import rhyme_groups
+from rnnlab.poetics.rhymebook import is_hanzi
+
+if TYPE_CHECKING:
+    from rnnlab.generate.metre import MetreTables
 
 COMMA, PERIOD = "，", "。"
 FORM_NAMES = {"5x4": "五言绝句", "7x4": "七言绝句", "5x8": "五言律诗", "7x8": "七言律诗"}
+RHYME_BOOKS = ("pingshui", "modern")  # 平水韵 (Middle Chinese, 106 groups) or 十八韵 (pypinyin finals)
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,6 @@ class PoemForm:
         return [self.line_start(line) + self.chars - 1 for line in range(1, self.lines, 2)]
 
 
-def is_hanzi(token: str) -> bool:
-    """A single CJK ideograph (the characters a poem line may hold)."""
-    return len(token) == 1 and unicodedata.name(token, "").startswith("CJK UNIFIED IDEOGRAPH")
-
-
 class PoemVocab:
     """A vocabulary with the tables that poem constraints read at every step, built once per model.
 
@@ -103,6 +102,7 @@ class PoemVocab:
         if not self.hanzi.any():
             raise DataError("the vocabulary has no Chinese characters: this model cannot write poems")
         self._rhyme_of: NDArray[np.int64] | None = None
+        self._metre: MetreTables | None = None
 
     @classmethod
     def of(cls, vocab: Vocab | PoemVocab) -> PoemVocab:
@@ -124,6 +124,14 @@ class PoemVocab:
                 [names[groups[t]] if t in groups else -1 for t in tokens], dtype=np.int64
             )
         return self._rhyme_of
+
+    def metre(self) -> MetreTables:
+        """Tone and Pingshui-group masks of the tokens (computed on first use)."""
+        if self._metre is None:
+            from rnnlab.generate.metre import MetreTables
+
+            self._metre = MetreTables(self.vocab.tokens)
+        return self._metre
 
 
 class FormConstraint:
@@ -200,7 +208,9 @@ class PoemRequest:
     prefix: str = ""  # the poem's opening (a first line such as 床前明月光), continued by the model
     acrostic: str = ""  # 藏头诗: line i starts with acrostic[i]
     form: str | None = None  # "5x4", "7x4", "5x8", "7x8"; None: from the prefix/acrostic, else 5x4
-    rhyme: bool = False  # even lines end in one rhyme group (十八韵, see rhyme.py)
+    rhyme: bool = False  # even lines end in one rhyme group of rhyme_book
+    rhyme_book: str | None = None  # "pingshui" or "modern"; None: pingshui for 4 and 8 lines, else modern
+    metre: bool = False  # regulated verse: a legal 平仄 pattern and a Pingshui rhyme (see metre.py)
     prime: str = ""  # style text fed before the poem, not part of it (the tutorial's prefix_words)
     num: int = 1  # poems to write, decoded together
     temperature: float = 0.8
@@ -217,6 +227,21 @@ def resolve_form(request: PoemRequest) -> PoemForm:
     first_line = request.prefix.split(COMMA)[0].split(PERIOD)[0]
     chars = 7 if len(first_line) == 7 else 5
     return PoemForm(chars, len(request.acrostic) or 4)
+
+
+def resolve_rhyme_book(request: PoemRequest, form: PoemForm) -> str:
+    """The rhyme book a request rhymes with (see PoemRequest.rhyme_book); checks it fits --metre."""
+    book = request.rhyme_book or ("pingshui" if form.lines in (4, 8) or request.metre else "modern")
+    if book not in RHYME_BOOKS:
+        raise ConfigError(f"unknown rhyme book {book!r}; options are {list(RHYME_BOOKS)}")
+    if request.metre and book != "pingshui":
+        raise ConfigError("--metre rhymes in Pingshui groups: leave out --rhyme-book modern or --metre")
+    if request.metre and (form.lines < 4 or form.lines % 2):
+        raise ConfigError(
+            f"regulated verse has 4 or 8 lines (or another even number ≥ 4), not {form.lines}; "
+            "use --form 5x4, 7x4, 5x8 or 7x8"
+        )
+    return book
 
 
 def check_characters(text: str, vocab: Vocab, what: str) -> str:
@@ -274,6 +299,19 @@ def _layout(form: PoemForm, prefix: str, acrostic: str) -> tuple[list[str], dict
     return placed, heads
 
 
+def _pingshui_processors(
+    request: PoemRequest, form: PoemForm, tables: PoemVocab, placed: list[int], fixed: dict[int, int]
+) -> list[LogitsProcessor]:
+    """The metre constraint, or the Pingshui rhyme alone, as the request asks."""
+    if not (request.metre or (request.rhyme and resolve_rhyme_book(request, form) == "pingshui")):
+        return []
+    from rnnlab.generate.metre import MetreConstraint, PingshuiRhyme  # the rhyme book loads on first use
+
+    if request.metre:
+        return [MetreConstraint(form, tables.metre(), placed, fixed)]
+    return [PingshuiRhyme(form, tables.metre(), placed)]
+
+
 @dataclass
 class PoemJob:
     """A poem request made ready to decode: its decoding job, and how its rows become poems."""
@@ -303,15 +341,14 @@ def prepare_poems(vocab: Vocab | PoemVocab, request: PoemRequest, start_id: int 
     form = resolve_form(request)
     placed, heads = _layout(form, prefix, acrostic)
     placed_ids = [words[c] for c in placed]
-    constraint = FormConstraint(
-        form,
-        tables,
-        offset=len(placed),
-        fixed={p: words[c] for p, c in heads.items() if p >= len(placed)},
-        rhyme=request.rhyme,
-        placed=placed_ids,
-    )
-    processors: list[LogitsProcessor] = [constraint]
+    fixed = {p: words[c] for p, c in heads.items() if p >= len(placed)}
+    book = resolve_rhyme_book(request, form)
+    modern_rhyme = request.rhyme and book == "modern"
+    constraint = FormConstraint(form, tables, len(placed), fixed, rhyme=modern_rhyme, placed=placed_ids)
+    processors: list[LogitsProcessor] = [
+        constraint,
+        *_pingshui_processors(request, form, tables, placed_ids, fixed),
+    ]
     if request.repetition_penalty != 1.0:
         punctuation = tuple(tables.punctuation.values())
         processors.append(RepetitionPenalty(request.repetition_penalty, ignore=punctuation))

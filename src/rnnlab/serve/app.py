@@ -71,6 +71,10 @@ class GenerateRequest(BaseModel):
         None, description="5x4 五言绝句, 7x4 七言绝句, 5x8 五言律诗, 7x8 七言律诗; null: from the input"
     )
     rhyme: bool = Field(False, description="even lines end in one rhyme group")
+    rhyme_book: Literal["pingshui", "modern"] | None = Field(
+        None, description="平水韵 or 十八韵 for rhyme; null: pingshui for 4 and 8 lines, else modern"
+    )
+    metre: bool = Field(False, description="regulated verse: legal 平仄 patterns and a Pingshui rhyme")
     num: int = Field(1, ge=1, le=10, description="poems to write")
     temperature: float = Field(0.8, ge=0.0, le=2.0, description="0 = greedy; higher = bolder")
     top_p: float = Field(0.9, gt=0.0, le=1.0, description="nucleus sampling mass; 1 = off")
@@ -110,6 +114,8 @@ class GenerateRequest(BaseModel):
             acrostic=self.acrostic,
             form=self.form,
             rhyme=self.rhyme,
+            rhyme_book=self.rhyme_book,
+            metre=self.metre,
             num=self.num,
             temperature=self.temperature,
             top_k=self.top_k,
