@@ -147,7 +147,7 @@ class CacheEntry:
         that never finished). Anything else that does not match raises :class:`DamagedCache`."""
         try:
             text = self.manifest.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, UnicodeDecodeError) as err:
             raise DamagedCache(self.manifest, f"unreadable: {err}") from None
