@@ -204,9 +204,25 @@ def main() -> None:
     results: dict[str, dict[str, list[dict[str, Any]]]] = {
         "one": {m: [] for m in MODES},
         "two": {m: [] for m in MODES},
+        "footprint": {m: [] for m in MODES},
     }
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
+            cache = Path(tmp) / f"cache-footprint-{r}"
+            for mode in MODES:
+                child = [
+                    sys.executable,
+                    __file__,
+                    "--data",
+                    str(args.data),
+                    "--footprint-child",
+                    mode,
+                    str(cache),
+                ]
+                done = subprocess.run(child, env=env, capture_output=True, text=True, check=True)
+                last = done.stdout.strip().splitlines()[-1]
+                results["footprint"][mode].append(json.loads(last))
+                print(f"round {r + 1} footprint {mode:>4}: {last}", flush=True)
             for kind, launcher, ranks in (("one", python, 1), ("two", torchrun, 2)):
                 if kind == "two" and args.skip_ranks:
                     continue
