@@ -5,7 +5,10 @@ ways, in interleaved rounds so that all three see the same machine load:
 
     none   --no-cache: every process reads, splits and encodes the corpus in memory
     cold   the cache is built (a fresh --cache-dir), then used
-    warm   the cache the cold run built is opened (memory-mapped)
+    warm   a cache built beforehand (untimed) is opened (memory-mapped)
+
+The order of the three rotates from round to round, so that a load changing during a round
+favours none of them; medians over the rounds are printed, every round's numbers are in the JSON.
 
 1. **Time to first update**, one process: from starting ``python -m rnnlab train`` to its first
    log line (``--log-every 1``), and the corpus-loading time the run prints itself.
@@ -207,27 +210,34 @@ def main() -> None:
         "footprint": {m: [] for m in MODES},
     }
     with tempfile.TemporaryDirectory() as tmp:
+        warm = Path(tmp) / "cache-warm"  # built once, untimed, before the rounds
+
+        def footprint(mode: str, cache: Path) -> dict[str, Any]:
+            child = [
+                sys.executable,
+                __file__,
+                "--data",
+                str(args.data),
+                "--footprint-child",
+                mode,
+                str(cache),
+            ]
+            done = subprocess.run(child, env=env, capture_output=True, text=True, check=True)
+            return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+        footprint("cold", warm)
         for r in range(args.rounds):
-            cache = Path(tmp) / f"cache-footprint-{r}"
-            for mode in MODES:
-                child = [
-                    sys.executable,
-                    __file__,
-                    "--data",
-                    str(args.data),
-                    "--footprint-child",
-                    mode,
-                    str(cache),
-                ]
-                done = subprocess.run(child, env=env, capture_output=True, text=True, check=True)
-                last = done.stdout.strip().splitlines()[-1]
-                results["footprint"][mode].append(json.loads(last))
-                print(f"round {r + 1} footprint {mode:>4}: {last}", flush=True)
+            # The order rotates, so that a load that changes during a round favours none of them.
+            order = MODES[r % len(MODES) :] + MODES[: r % len(MODES)]
+            for mode in order:
+                got = footprint(mode, warm if mode == "warm" else Path(tmp) / f"cache-footprint-{r}")
+                results["footprint"][mode].append(got)
+                print(f"round {r + 1} footprint {mode:>4}: {json.dumps(got)}", flush=True)
             for kind, launcher, ranks in (("one", python, 1), ("two", torchrun, 2)):
                 if kind == "two" and args.skip_ranks:
                     continue
-                cache = Path(tmp) / f"cache-{kind}-{r}"  # cold: fresh; warm: the one the cold run built
-                for mode in MODES:
+                for mode in order:
+                    cache = warm if mode == "warm" else Path(tmp) / f"cache-{kind}-{r}"  # cold: a fresh one
                     out = Path(tmp) / f"run-{kind}-{mode}-{r}"
                     command = [*launcher, "rnnlab", *_train(args.data, out, mode, cache, args.train_flag)]
                     got = _run(command, env, ranks, args.timeout)

@@ -81,7 +81,7 @@ def train_language_model(
     With ``resume=True`` everything comes from ``out/config.json``; ``resume_overrides`` may
     change only the budget and device (``RESUMABLE_OVERRIDES``).
 
-    The corpus is read through the token cache in ``cache_dir`` (default ``<data dir>/cache``):
+    The corpus is read through the corpus cache in ``cache_dir`` (default ``<data dir>/cache``):
     encoded once per machine and data set, memory-mapped by every process (see
     :func:`load_training_corpus`); ``cache=False`` reads and encodes it in memory instead. Both
     give the same ids, so the same run.
@@ -178,6 +178,8 @@ def _resume(
 
 @dataclass(frozen=True)
 class _CorpusOptions:
+    """How a run reads its corpus: through the cache (in ``cache_dir``, or the default) or not."""
+
     cache: bool
     cache_dir: str | Path | None
 
