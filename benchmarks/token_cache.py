@@ -67,7 +67,9 @@ def main() -> None:
             f"cache build      : {t2 - t1:6.1f} s  ({size / (t2 - t1):,.1f} MiB/s), {len(built):,} ids, "
             f"{built.path.stat().st_size / 2**20:,.0f} MiB on disk ({built.ids.dtype})"
         )
-        print(f"cache reuse      : {t3 - t2:6.2f} s  (content hash + open; reused={again.reused})")
+        print(
+            f"cache reuse      : {t3 - t2:6.2f} s  (content hash, ids checksum, open; reused={again.reused})"
+        )
         print(
             f"peak RSS         : {_peak_rss_mib():,.0f} MiB (before building: {base:,.0f} MiB)  [{checksum}]"
         )

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Caches go to a folder of this test session, never to the user's data directory (`rnnlab
+    train` caches its encoded corpus in <data dir>/cache by default); subprocesses inherit it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RNNLAB_DATA", str(tmp_path_factory.mktemp("rnnlab-data")))
+        yield
 
 
 @pytest.fixture(autouse=True)

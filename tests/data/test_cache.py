@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rnnlab.data import CharTokenizer, Vocab, WordTokenizer, build_vocab_from_files, token_cache
+from rnnlab.data.cache import CacheEntry, DamagedCache, EntryWriter
 from rnnlab.errors import DataError
 
 
@@ -81,3 +82,36 @@ def test_cache_split_is_three_contiguous_views(tmp_path: Path) -> None:
     assert (len(train), len(valid), len(test)) == (800, 100, 100)
     np.testing.assert_array_equal(np.concatenate([train, valid, test]), np.asarray(cache.ids))
     assert np.shares_memory(train, cache.ids)
+
+
+def test_a_damaged_cache_is_rebuilt_not_served(tmp_path: Path) -> None:
+    """A bit flipped in the ids file (same size, valid .npy) is caught by its checksum: a warning
+    names the file, the cache is rebuilt, and the ids served are the true ones."""
+    path = tmp_path / "a.txt"
+    path.write_text(_text(4), encoding="utf-8")
+    vocab = Vocab.build(path.read_text(encoding="utf-8"))
+    built = token_cache(path, vocab, cache_dir=tmp_path / "cache", progress=False)
+    expected = np.array(built.ids)
+    data = bytearray(built.path.read_bytes())
+    data[-1] ^= 0x01
+    built.path.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match=rf"{built.path.name}: damaged cache file \(its SHA-256"):
+        again = token_cache(path, vocab, cache_dir=tmp_path / "cache", progress=False)
+    assert not again.reused and again.path == built.path
+    np.testing.assert_array_equal(np.asarray(again.ids), expected)
+
+
+def test_opening_checks_the_manifest_against_the_entry(tmp_path: Path) -> None:
+    """An entry opened under another format or version than it was written with is damaged
+    (DamagedCache, naming the manifest); an entry never committed is simply absent."""
+    entry = CacheEntry(tmp_path, "k" * 32, "test.format", 1)
+    assert entry.open() is None
+    writer = EntryWriter(entry)
+    writer.add("ids", [np.arange(5, dtype=np.int64)], np.dtype(np.int64))
+    assert entry.open() is None and not entry.array_path("ids").exists()  # staged, not committed
+    writer.commit({"note": "x"})
+    opened = entry.open()
+    assert opened is not None and opened.meta == {"note": "x"}
+    np.testing.assert_array_equal(opened.arrays["ids"], np.arange(5))
+    with pytest.raises(DamagedCache, match=r"kkkk\.json: damaged cache file \(it describes"):
+        CacheEntry(tmp_path, "k" * 32, "test.format", 2).open()

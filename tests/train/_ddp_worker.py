@@ -2,9 +2,10 @@
 
 Each rank trains a GRU forecaster through the generic ``Trainer`` — an objective that is not a
 language model, on windows whose last global batch has one column (so rank 1 gets none) and a
-one-column validation sequence — into ``OUT/run-rank{R}``, and opens a token cache through
-``build_once``. It then writes what it saw to ``OUT/rank{R}.json`` (and rank 0 its weights), for
-the test to compare with a single process.
+one-column validation sequence — into ``OUT/run-rank{R}``, opens a token cache through
+``build_once``, and loads a language-model corpus as ``rnnlab train`` does
+(``load_training_corpus``). It then writes what it saw to ``OUT/rank{R}.json`` (and rank 0 its
+weights), for the test to compare with a single process.
 
     torchrun --standalone --nproc-per-node 2 tests/train/_ddp_worker.py OUT
 """
@@ -27,6 +28,8 @@ from rnnlab.forecast.windows import training_windows, validation_sequence
 from rnnlab.models.forecasters import ForecasterConfig, build_forecaster
 from rnnlab.train import TrainConfig, Trainer
 from rnnlab.train import distributed as ddp
+from rnnlab.train.lm import load_training_corpus
+from tests.train._tiny import write_tiny_corpus
 
 N_TRAIN, N_FIT, WINDOW = 201, 260, 24  # 177 = 22·8 + 1 training windows: a last batch of one
 
@@ -62,15 +65,25 @@ def train_forecaster(run_dir: Path | None, batch_size: int) -> tuple[Trainer, di
 def main(out: Path) -> None:
     rank = int(os.environ["RANK"])
     trainer, summary = train_forecaster(out / f"run-rank{rank}", batch_size=4)
-    text = out / "corpus.txt"
+    text, lines = out / "corpus.txt", out / "lines.txt"
     if rank == 0:
         text.write_text("abcabcabd\n" * 50, encoding="utf-8")
+        write_tiny_corpus(lines)
     ddp.barrier(trainer.world)
     cache = ddp.build_once(
         trainer.world, lambda: token_cache(text, Vocab.build("abcd"), cache_dir=out / "cache", progress=False)
     )
+    loaded = load_training_corpus(trainer.world, lines, 0.05, cache_dir=out / "lm-cache")
+    corpus = loaded.corpus
     summary.update(
-        rank=rank, world_size=trainer.world.size, cache_reused=cache.reused, cache_tokens=len(cache)
+        rank=rank,
+        world_size=trainer.world.size,
+        cache_reused=cache.reused,
+        cache_tokens=len(cache),
+        corpus_reused=loaded.reused,
+        corpus_manifest=str(loaded.manifest),
+        corpus_lines=[[int(i) for i in line] for line in corpus.train + corpus.valid],
+        corpus_vocab=corpus.vocab.tokens,
     )
     (out / f"rank{rank}.json").write_text(json.dumps(summary), encoding="utf-8")
     if rank == 0:

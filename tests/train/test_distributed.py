@@ -6,6 +6,8 @@ interpreter start-up; the models are tiny. Every subprocess has a timeout.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -103,14 +105,18 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             shutil.rmtree(folder, ignore_errors=True)
             base.mkdir(parents=True)
             corpus = write_tiny_corpus(base / "tiny.txt")
+            cache = ["--cache-dir", str(folder / "cache")]  # built by the 2 ranks, reused by one process
             command = _torchrun(
-                "-m", "rnnlab", *_lm(corpus, base / "two", "--batch", "8", "--max-steps", "6")
+                "-m", "rnnlab", *_lm(corpus, base / "two", "--batch", "8", "--max-steps", "6", *cache)
             )
             launched = _run(command, cwd=base)
-            assert main(_lm(corpus, one, "--batch", "16", "--max-steps", "6")) == 0
+            with contextlib.redirect_stdout(io.StringIO()) as printed:
+                assert main(_lm(corpus, one, "--batch", "16", "--max-steps", "6", *cache)) == 0
+            (folder / "stdout-one.txt").write_text(printed.getvalue(), encoding="utf-8")
             done.write_text(launched.stdout, encoding="utf-8")
     return {"base": base, "corpus": base / "tiny.txt", "two": base / "two", "one": one,
-            "stdout": done.read_text(encoding="utf-8")}  # fmt: skip
+            "stdout": done.read_text(encoding="utf-8"),
+            "stdout-one": (folder / "stdout-one.txt").read_text(encoding="utf-8")}  # fmt: skip
 
 
 def test_two_ranks_end_with_the_single_process_weights(runs: dict[str, Any]) -> None:
@@ -127,7 +133,8 @@ def test_two_ranks_end_with_the_single_process_weights(runs: dict[str, Any]) -> 
 
 def test_only_rank_zero_writes(runs: dict[str, Any]) -> None:
     """One run folder with one copy of everything: no stray folder, no temporary file, every metrics
-    record once, every log line printed once."""
+    record once, every log line printed once (the corpus cache's too; the single-process run made
+    after it opens that cache)."""
     base, two = runs["base"], runs["two"]
     assert sorted(p.name for p in base.iterdir()) == ["tiny.txt", "two"]
     assert sorted(p.name for p in two.iterdir()) == [
@@ -138,6 +145,7 @@ def test_only_rank_zero_writes(runs: dict[str, Any]) -> None:
     assert len(keys) == len(set(keys))
     assert sum(r["kind"] == "valid" for r in records) == 2  # steps 3 and 6
     assert runs["stdout"].count("training ended") == 1 and runs["stdout"].count("stopped: max_steps") == 1
+    assert runs["stdout"].count("cache built") == 1 and "cache reused" in runs["stdout-one"]
     config = json.loads((two / "config.json").read_text())
     assert config["world_size"] == 2 and config["train"]["batch_size"] == 8
     state = json.loads((two / "checkpoints" / "latest" / "trainer_state.json").read_text())
@@ -180,8 +188,8 @@ def test_resume_on_another_number_of_ranks_continues_exactly(runs: dict[str, Any
 def test_the_generic_trainer_splits_any_objective(tmp_path: Path) -> None:
     """A forecaster (not a language model) through the Trainer on 2 ranks: weights and validation
     equal one process with the global batch, although the last batch has one column (rank 1 gets
-    none) and validation one sequence; rank 1 creates no run folder; the token cache is built once
-    (by local rank 0) and opened by the other rank."""
+    none) and validation one sequence; rank 1 creates no run folder; the token cache and the cached
+    LM corpus are built once (by local rank 0) and opened by the other rank."""
     _run(_torchrun(ROOT / "tests" / "train" / "_ddp_worker.py", tmp_path), cwd=tmp_path)
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     reference, summary = train_forecaster(None, batch_size=8)
@@ -195,6 +203,13 @@ def test_the_generic_trainer_splits_any_objective(tmp_path: Path) -> None:
     assert not (tmp_path / "run-rank1").exists()
     assert [r["cache_reused"] for r in ranks] == [False, True]
     assert ranks[0]["cache_tokens"] == ranks[1]["cache_tokens"] == 500
+    # The LM corpus as `rnnlab train` loads it: encoded by local rank 0 alone, opened by rank 1,
+    # both holding exactly the in-memory encoding.
+    assert [r["corpus_reused"] for r in ranks] == [False, True]
+    assert ranks[0]["corpus_manifest"] == ranks[1]["corpus_manifest"]
+    reference = load_lm_corpus(tmp_path / "lines.txt", 0.05)
+    lines = [[int(i) for i in line] for line in reference.train + reference.valid]
+    assert all(r["corpus_lines"] == lines and r["corpus_vocab"] == reference.vocab.tokens for r in ranks)
 
 
 # --------------------------------------------------------------------------------------------- in one process

@@ -25,6 +25,7 @@ EPILOG = """examples:
   rnnlab train --data poems.txt --out runs/lstm --cell lstm --layers 2 --hidden 256 --embed 128 \\
                --epochs 20 --max-minutes 10 --seed 1
   rnnlab train --resume runs/lstm                            # continue exactly where it stopped
+  rnnlab train --data poems.txt --cache-dir /scratch/cache   # encoded corpus cached there (--no-cache: off)
   rnnlab train --data poems.txt --config runs/lstm/config.json --out runs/lstm-again
   rnnlab train --data poems.txt --out runs/ddp --batch 8 --nproc 2   # 2 processes, global batch 16
   torchrun --nproc-per-node 4 -m rnnlab train --data poems.txt --out runs/ddp4 --device cuda
@@ -76,6 +77,17 @@ def register(subparsers: Any) -> None:
         type=float,
         metavar="F",
         help=f"share of lines held out for validation, chosen by hash (default {DEFAULT_VALID_FRACTION})",
+    )
+    data.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the encoded corpus is cached, built once per machine and data set and "
+        "memory-mapped by every process (default: <data dir>/cache, see RNNLAB_DATA)",
+    )
+    data.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read and encode the corpus in memory in every process instead of using the cache",
     )
     data.add_argument(
         "--sampling",
@@ -317,7 +329,13 @@ def run(args: argparse.Namespace) -> int:
         if _given(args, MODEL_FLAGS):
             raise ConfigError("model options cannot change when resuming; start a new run with --out")
         result = train_language_model(
-            args.data, args.resume, resume=True, resume_overrides=overrides, progress=progress
+            args.data,
+            args.resume,
+            resume=True,
+            resume_overrides=overrides,
+            progress=progress,
+            cache=not args.no_cache,
+            cache_dir=args.cache_dir,
         )
         out = Path(args.resume)
     else:
@@ -342,6 +360,8 @@ def run(args: argparse.Namespace) -> int:
             model_options,
             valid_fraction=valid_fraction,
             progress=progress,
+            cache=not args.no_cache,
+            cache_dir=args.cache_dir,
         )
     print(
         f"stopped: {result.stopped} after {result.step} updates ({result.elapsed_s / 60:.1f} min); "

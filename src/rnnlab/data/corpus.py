@@ -347,6 +347,15 @@ def _corpus_files(directory: Path) -> list[Path]:
     return files
 
 
+def corpus_files(path: str | Path) -> list[Path]:
+    """The files :func:`load_corpus` reads for ``path``, in order: the file itself, or a directory's
+    supported files sorted by path (what a cache of the corpus must hash)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory; check the path")
+    return _corpus_files(path) if path.is_dir() else [path]
+
+
 def load_corpus(
     path: str | Path,
     kind: str | None = None,
@@ -361,9 +370,7 @@ def load_corpus(
     path = Path(path)
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"unknown corpus kind {kind!r}; options are {list(KINDS)} or None to detect")
-    if not path.exists():
-        raise DataError(f"{path}: no such file or directory; check the path")
-    files = _corpus_files(path) if path.is_dir() else [path]
+    files = corpus_files(path)
     parts = [_READERS[kind or detect_kind(f)](f, encoding) for f in files]
     corpus: TextCorpus | PoemCorpus
     if all(isinstance(p, PoemCorpus) for p in parts):

@@ -157,8 +157,15 @@ def _check_stream(stream: IntArray) -> IntArray:
     return stream
 
 
-def _check_poems(poems: Sequence[IntArray], special: Mapping[str, int]) -> list[npt.NDArray[np.int64]]:
-    """Poems as int64 arrays; none empty, none containing a special id (they are added here)."""
+def _check_poems(poems: Sequence[IntArray], special: Mapping[str, int]) -> list[IntArray]:
+    """Poems as integer arrays; none empty, none containing a special id (they are added here).
+
+    Ids of up to 32 bits are kept as they come: when they are views of a memory-mapped token cache
+    (``uint16`` on disk), every rank on a machine then reads the same pages instead of holding a
+    private int64 copy. They widen to int64 where batches are built (concatenated with the int64
+    special ids, or gathered with ``dtype=np.int64``). Wider unsigned ids are converted, because
+    mixing uint64 with int64 would promote to float64.
+    """
     if isinstance(poems, np.ndarray) and poems.ndim == 2:
         raise ShapeError(
             "poems must be a list of 1-D arrays (one per poem, without padding), "
@@ -167,7 +174,7 @@ def _check_poems(poems: Sequence[IntArray], special: Mapping[str, int]) -> list[
         )
     if len(poems) == 0:
         raise DataError("the poem list is empty; load a corpus with at least one poem")
-    out: list[npt.NDArray[np.int64]] = []
+    out: list[IntArray] = []
     for i, poem in enumerate(poems):
         arr = np.asarray(poem)
         if arr.ndim != 1:
@@ -180,7 +187,7 @@ def _check_poems(poems: Sequence[IntArray], special: Mapping[str, int]) -> list[
             raise DataError(
                 f"poem {i} must hold integer token ids, got dtype {arr.dtype}; encode it with a Vocab"
             )
-        out.append(arr.astype(np.int64, copy=False))
+        out.append(arr if arr.dtype.itemsize <= 4 else arr.astype(np.int64, copy=False))
     flat = np.concatenate(out)
     for name, token_id in special.items():
         hits = np.flatnonzero(flat == token_id)
@@ -633,7 +640,7 @@ class PaddedPoemBatches(EpochSampler):
             return np.arange(len(self.poems), dtype=np.int64)
         return _epoch_rng(self.seed, epoch).permutation(len(self.poems)).astype(np.int64)
 
-    def _row(self, poem: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]:
+    def _row(self, poem: IntArray) -> tuple[npt.NDArray[np.int64], int]:
         """The padded row of one poem and where its <bos> sits."""
         seq = np.concatenate(([self.bos_id], poem, [self.eos_id]))[: self.fixed_length]
         row = np.full(self.fixed_length, self.pad_id, dtype=np.int64)

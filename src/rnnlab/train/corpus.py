@@ -5,6 +5,9 @@ here: plain text (one sequence per non-blank line), one poem per line, chinese-p
 ``tang.npz`` and directories of them. Each line (or poem) becomes one sequence of token ids
 without special tokens; the samplers add ``<bos>``/``<eos>``/padding.
 
+``rnnlab train`` reads it through the cache of :mod:`rnnlab.train.corpus_cache` (once per
+machine and data set), unless ``--no-cache``.
+
 The held-out split is chosen by a hash of each line's text (:func:`rnnlab.data.corpus.hash_unit`),
 so it depends neither on the line order nor on the model: the n-gram baselines of ``rnnlab eval``
 call :func:`split_lines` and see exactly the lines a neural run was validated on.
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +27,9 @@ from rnnlab.data.corpus import PoemCorpus, hash_unit, load_corpus
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import DataError
 
-IdArray = npt.NDArray[np.int64]
+# Token ids of one line: int64 when encoded in memory, uint16/int32 views of the memory-mapped
+# cache (rnnlab.train.corpus_cache) otherwise; the samplers widen them to int64 batch by batch.
+IdArray = npt.NDArray[np.integer[Any]]
 SPLIT_SALT = "rnnlab-lm-valid"
 
 
@@ -90,7 +96,10 @@ def decode(vocab: Vocab, ids: Sequence[int] | IdArray) -> str:
 def load_lm_corpus(
     path: str | Path, valid_fraction: float = 0.05, vocab: Vocab | None = None, min_freq: int = 1
 ) -> LMCorpus:
-    """Read ``path``, split it, build (or reuse) the vocabulary and encode both splits."""
+    """Read ``path``, split it, build (or reuse) the vocabulary and encode both splits, in memory.
+
+    :func:`rnnlab.train.corpus_cache.cached_lm_corpus` gives the same, cached on disk and memory-mapped.
+    """
     train, valid = split_lines(read_lines(path), valid_fraction)
     vocab = vocab or build_vocab(train, min_freq)
     return LMCorpus([encode(vocab, s) for s in train], [encode(vocab, s) for s in valid], vocab)

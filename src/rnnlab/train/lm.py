@@ -12,6 +12,7 @@ records the data file, the split and both configs).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from rnnlab.train import distributed as ddp
 from rnnlab.train.batches import evaluation_batches, training_batches
 from rnnlab.train.config import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, WEIGHTS, TrainConfig
 from rnnlab.train.corpus import IdArray, encode, encode_all, load_lm_corpus, read_lines, split_lines
+from rnnlab.train.corpus_cache import CachedCorpus, cached_lm_corpus
 from rnnlab.train.distributed import resolve_device
 from rnnlab.train.metrics import bits_per_token, perplexity, read_metrics
 from rnnlab.train.objective import LanguageModelObjective
@@ -63,6 +65,8 @@ def train_language_model(
     resume_overrides: dict[str, Any] | None = None,
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
 ) -> TrainResult:
     """Train an RNNLM on the lines of ``data`` into the run folder ``out`` (or resume it).
 
@@ -71,13 +75,19 @@ def train_language_model(
     With ``resume=True`` everything comes from ``out/config.json``; ``resume_overrides`` may
     change only the budget and device (``RESUMABLE_OVERRIDES``).
 
+    The corpus is read through the corpus cache in ``cache_dir`` (default ``<data dir>/cache``):
+    encoded once per machine and data set, memory-mapped by every process (see
+    :func:`load_training_corpus`); ``cache=False`` reads and encodes it in memory instead. Both
+    give the same ids, so the same run.
+
     Under torchrun every rank calls this with the same arguments; rank 0 alone creates the run
     folder, and ``train_config.batch_size`` is the per-rank batch. When torchrun restarts a failed
     job (``--max-restarts``), the same command continues the run from its latest checkpoint.
     """
     run = ckpt.RunDir(out)
+    source = _CorpusOptions(cache, cache_dir)
     if resume:
-        return _resume(run, data, resume_overrides or {}, callbacks, progress)
+        return _resume(run, data, resume_overrides or {}, callbacks, progress, source)
     train_config = train_config or TrainConfig()
     world = ddp.init_world(train_config.device, train_config.dist_timeout_minutes)
     # Rank 0's view, taken before anyone writes. torchrun counts restarts per machine, so any
@@ -91,12 +101,12 @@ def train_language_model(
                 "or choose another --out"
             )
         if has_checkpoint:
-            return _resume(run, data, {}, callbacks, progress)
+            return _resume(run, data, {}, callbacks, progress, source)
         if world.is_main:  # restarted before the first checkpoint: start the run again
             run.metrics.unlink(missing_ok=True)
     if data is None:
         raise ConfigError("no training data: pass --data PATH (a UTF-8 text file, one poem or line a line)")
-    corpus = load_lm_corpus(data, valid_fraction)
+    corpus = load_training_corpus(world, data, valid_fraction, cache=cache, cache_dir=cache_dir).corpus
     options = recipe_model_options(model_options)
     if "vocab_size" in options:
         raise ConfigError("vocab_size comes from the data's vocabulary; leave it out of the model options")
@@ -133,6 +143,7 @@ def _resume(
     overrides: dict[str, Any],
     callbacks: Sequence[Callback],
     progress: bool,
+    source: _CorpusOptions,
 ) -> TrainResult:
     config = run.read_config()
     refused = sorted(set(overrides) - RESUMABLE_OVERRIDES)
@@ -141,19 +152,68 @@ def _resume(
             f"cannot change {refused} when resuming (the run would no longer continue exactly); "
             f"only {sorted(RESUMABLE_OVERRIDES)} may change — start a new run for other settings"
         )
-    train_config = TrainConfig.from_dict({**config["train"], **overrides})
-    vocab = Vocab.load(run.vocab)
-    path = data if data is not None else config["data"]["path"]
-    corpus = load_lm_corpus(path, config["data"]["valid_fraction"], vocab=vocab)
-    model = RNNLM(RNNLMConfig.from_dict(config["model"]))
     if not run.has_checkpoint():
         raise CheckpointError(
             f"{run.latest} holds no complete checkpoint (the run stopped before its first one); "
             f"start it again with a fresh --out"
         )
+    train_config = TrainConfig.from_dict({**config["train"], **overrides})
+    world = ddp.init_world(train_config.device, train_config.dist_timeout_minutes)
+    vocab = Vocab.load(run.vocab)
+    path = data if data is not None else config["data"]["path"]
+    corpus = load_training_corpus(
+        world, path, config["data"]["valid_fraction"], vocab, cache=source.cache, cache_dir=source.cache_dir
+    ).corpus
+    model = RNNLM(RNNLMConfig.from_dict(config["model"]))
     trainer = _trainer(model, train_config, corpus.train, corpus.valid, vocab, run, callbacks, progress)
     trainer.resume()
     return trainer.fit()
+
+
+@dataclass(frozen=True)
+class _CorpusOptions:
+    """How a run reads its corpus: through the cache (in ``cache_dir``, or the default) or not."""
+
+    cache: bool
+    cache_dir: str | Path | None
+
+
+def load_training_corpus(
+    world: ddp.World,
+    data: str | Path,
+    valid_fraction: float,
+    vocab: Vocab | None = None,
+    *,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+) -> CachedCorpus:
+    """The corpus a run trains on, as every rank of ``world`` gets it.
+
+    With the cache, local rank 0 of each machine opens or builds it first
+    (:func:`~rnnlab.train.corpus_cache.cached_lm_corpus`) and the other ranks open what it wrote
+    (:func:`~rnnlab.train.distributed.build_once`): the corpus is read and encoded at most once per
+    machine, and every rank maps the same files. Without it every rank reads and encodes the
+    corpus itself. Rank 0 prints one line saying which happened and how long it took.
+    """
+    start = time.perf_counter()
+    if cache:
+        loaded = ddp.build_once(
+            world,
+            lambda: cached_lm_corpus(data, valid_fraction, vocab=vocab, cache_dir=cache_dir),
+        )
+        how = f"cache {'reused' if loaded.reused else 'built'}: {loaded.manifest}"
+    else:
+        loaded = CachedCorpus(load_lm_corpus(data, valid_fraction, vocab=vocab), None, reused=False)
+        how = "read without the cache"
+    if world.is_main:
+        corpus = loaded.corpus
+        print(
+            f"corpus: {len(corpus.train):,} training and {len(corpus.valid):,} held-out lines, "
+            f"{corpus.n_train_tokens:,} training tokens, {len(corpus.vocab):,} ids; {how} "
+            f"({time.perf_counter() - start:.1f} s)",
+            flush=True,
+        )
+    return loaded
 
 
 def _trainer(
