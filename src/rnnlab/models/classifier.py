@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
-from rnnlab.models.encoder import EncoderConfig, SequenceEncoder, padding_mask
+from rnnlab.models.encoder import EncoderConfig, SequenceEncoder, padding_mask, wide
 
 POOLINGS: tuple[str, ...] = ("last", "mean", "max", "attention")
 
@@ -100,7 +100,7 @@ class AttentionPooling(nn.Module):
     def weights(self, out: Tensor, mask: Tensor) -> Tensor:
         """α (T, B): zero at padded steps, summing to 1 over each sequence's real steps."""
         e = self.score(torch.tanh(self.proj(out))).squeeze(-1)  # (T, B)
-        return torch.softmax(e.float().masked_fill(~mask, -torch.inf), dim=0).to(out.dtype)
+        return torch.softmax(wide(e).masked_fill(~mask, -torch.inf), dim=0).to(out.dtype)
 
     def forward(self, out: Tensor, mask: Tensor) -> Tensor:
         return (self.weights(out, mask).unsqueeze(-1) * out).sum(0)
@@ -154,7 +154,7 @@ class SequenceClassifier(nn.Module):
             )
         weight = self.get_buffer("class_weights")
         nll = nn.functional.cross_entropy(
-            logits.float(), labels, weight=weight.float() if weight.numel() else None, reduction="sum"
+            wide(logits), labels, weight=wide(weight) if weight.numel() else None, reduction="sum"
         )
         return nll, logits
 

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.errors import ShapeError
+from rnnlab.models.encoder import wide
 
 IGNORE_INDEX = -100
 
@@ -67,26 +68,26 @@ class CRF(nn.Module):
     def log_partition(self, emissions: Tensor, mask: Tensor, allowed: Tensor | None = None) -> Tensor:
         """log Z (B,) by the forward algorithm; ``allowed`` (T, B, K) restricts the tags at each step."""
         self._check(emissions, mask)
-        e = emissions.float()
+        e = wide(emissions)
         if allowed is not None:
             e = e.masked_fill(~allowed, -torch.inf)
-        alpha = self.start.float() + e[0]  # (B, K)
-        trans = self.transitions.float().unsqueeze(0)  # (1, K_from, K_to)
+        alpha = wide(self.start) + e[0]  # (B, K)
+        trans = wide(self.transitions).unsqueeze(0)  # (1, K_from, K_to)
         for t in range(1, e.shape[0]):
             step = torch.logsumexp(alpha.unsqueeze(2) + trans, dim=1) + e[t]
             alpha = torch.where(mask[t].unsqueeze(1), step, alpha)  # past its end a sequence stays put
-        return torch.logsumexp(alpha + self.end.float(), dim=1)
+        return torch.logsumexp(alpha + wide(self.end), dim=1)
 
     def score(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """score(y) (B,) of fully given tag sequences ``tags`` (T, B)."""
         self._check(emissions, mask)
-        e = emissions.float()
+        e = wide(emissions)
         tags = tags.masked_fill(~mask, 0)
         emit = e.gather(2, tags.unsqueeze(2)).squeeze(2)  # (T, B)
-        trans = self.transitions.float()[tags[:-1], tags[1:]]  # (T − 1, B)
-        total = self.start.float()[tags[0]] + (emit * mask).sum(0) + (trans * mask[1:]).sum(0)
+        trans = wide(self.transitions)[tags[:-1], tags[1:]]  # (T − 1, B)
+        total = wide(self.start)[tags[0]] + (emit * mask).sum(0) + (trans * mask[1:]).sum(0)
         last = tags.gather(0, (mask.sum(0) - 1).unsqueeze(0)).squeeze(0)  # y_{T_b}
-        return total + self.end.float()[last]
+        return total + wide(self.end)[last]
 
     def nll(self, emissions: Tensor, tags: Tensor, mask: Tensor, ignore_index: int = IGNORE_INDEX) -> Tensor:
         """−log p(y_known | x) per sequence (B,); ``tags`` is ``ignore_index`` where unknown."""
@@ -102,10 +103,10 @@ class CRF(nn.Module):
     def decode(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """The Viterbi path (T, B) of each sequence; 0 at padded steps."""
         self._check(emissions, mask)
-        e = emissions.float()
+        e = wide(emissions)
         steps, batch, k = e.shape
-        delta = self.start.float() + e[0]  # (B, K)
-        trans = self.transitions.float().unsqueeze(0)
+        delta = wide(self.start) + e[0]  # (B, K)
+        trans = wide(self.transitions).unsqueeze(0)
         identity = torch.arange(k, device=e.device).expand(batch, k)
         back = []
         for t in range(1, steps):
@@ -113,7 +114,7 @@ class CRF(nn.Module):
             live = mask[t].unsqueeze(1)
             delta = torch.where(live, best + e[t], delta)
             back.append(torch.where(live, arg, identity))  # padded steps point to themselves
-        path = [(delta + self.end.float()).argmax(dim=1)]  # (B,)
+        path = [(delta + wide(self.end)).argmax(dim=1)]  # (B,)
         for pointers in reversed(back):
             path.append(pointers.gather(1, path[-1].unsqueeze(1)).squeeze(1))
         tags = torch.stack(path[::-1])  # (T, B)

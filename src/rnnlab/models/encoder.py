@@ -155,6 +155,11 @@ class SequenceEncoder(nn.Module):
         return h[-directions:].transpose(0, 1).reshape(h.shape[1], -1)
 
 
+def wide(t: Tensor) -> Tensor:
+    """At least float32 for losses: bf16/fp16 logits lose too much in a softmax (float64 stays float64)."""
+    return t if t.dtype == torch.float64 else t.float()
+
+
 def padding_mask(lengths: Tensor | None, like: Tensor) -> Tensor:
     """(T, B) bool for a time-major ``like`` (T, B, …): True at real steps t < lengths[b]."""
     steps, batch = like.shape[0], like.shape[1]

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.models.crf import IGNORE_INDEX
-from rnnlab.models.encoder import EncoderConfig, SequenceEncoder, padding_mask
+from rnnlab.models.encoder import EncoderConfig, SequenceEncoder, padding_mask, wide
 
 
 @dataclass
@@ -106,7 +106,7 @@ class MultiOutputModel(nn.Module):
         for h, (name, z) in enumerate(logits.items()):
             y = targets[..., h].masked_fill(~mask, IGNORE_INDEX)
             nll = nn.functional.cross_entropy(
-                z.float().flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
+                wide(z).flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
             )
             per_head[name] = (nll, int((y != IGNORE_INDEX).sum()))
             total = total + self.config.weight(name) * nll

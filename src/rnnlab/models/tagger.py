@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.models.crf import CRF, IGNORE_INDEX
-from rnnlab.models.encoder import EncoderConfig, SequenceEncoder, padding_mask
+from rnnlab.models.encoder import EncoderConfig, SequenceEncoder, padding_mask, wide
 
 
 @dataclass
@@ -86,7 +86,7 @@ class SequenceTagger(nn.Module):
         if self.crf is not None:
             return self.crf.nll(emissions, tags.masked_fill(~mask, IGNORE_INDEX), mask).sum(), n, emissions
         nll = nn.functional.cross_entropy(
-            emissions.float().flatten(0, 1),
+            wide(emissions).flatten(0, 1),
             tags.masked_fill(~known, IGNORE_INDEX).flatten(),
             ignore_index=IGNORE_INDEX,
             reduction="sum",

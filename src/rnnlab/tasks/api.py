@@ -126,7 +126,7 @@ def make_objective(model: TaskModel, labels: Sequence[str]) -> Objective:
 # Training.
 
 
-def _examples(
+def training_split(
     options: TaskOptions, data: str | Path, valid: str | Path | None, valid_fraction: float
 ) -> tuple[list[Example], list[Example], str]:
     """(training examples, validation examples, where the validation ones come from)."""
@@ -137,7 +137,7 @@ def _examples(
     return train, held, f"{data} (held-out {valid_fraction:.0%})"
 
 
-def _batches(
+def batches_for(
     codec: TaskCodec, examples: Sequence[Example], source: str, config: TrainConfig, *, training: bool
 ) -> BucketBatches:
     sequences, targets = codec.encode(examples, source, training=training)
@@ -176,7 +176,7 @@ def train_task(
     """
     run = ckpt.RunDir(out)
     if resume:
-        return _resume(run, data, valid, resume_overrides or {}, callbacks, progress)
+        return _resume(kind, run, data, valid, resume_overrides or {}, callbacks, progress)
     if run.config.exists():
         raise ConfigError(
             f"{run.path} already holds a run; continue it with --resume, or choose another --out"
@@ -185,7 +185,7 @@ def train_task(
         raise ConfigError("no training data: pass --data TRAIN.jsonl (a task file, one JSON example a line)")
     options = TaskOptions.from_dict({**(task_options or {}), "kind": kind})
     train_config = TrainConfig.from_dict({**TRAIN_DEFAULTS[kind], **(train_options or {})})
-    train, held, valid_source = _examples(options, data, valid, valid_fraction)
+    train, held, valid_source = training_split(options, data, valid, valid_fraction)
     codec = TaskCodec.build(options, train)
     counts = None
     if kind == "classify":
@@ -217,8 +217,8 @@ def train_task(
     trainer = Trainer(
         make_objective(model, codec.labels),
         train_config,
-        _batches(codec, train, str(data), train_config, training=True),
-        _batches(codec, held, valid_source, train_config, training=False),
+        batches_for(codec, train, str(data), train_config, training=True),
+        batches_for(codec, held, valid_source, train_config, training=False),
         run_dir=run.path,
         callbacks=callbacks,
         progress=progress,
@@ -227,6 +227,7 @@ def train_task(
 
 
 def _resume(
+    kind: str,
     run: ckpt.RunDir,
     data: str | Path | None,
     valid: str | Path | None,
@@ -242,20 +243,24 @@ def _resume(
             f"only {sorted(RESUMABLE_OVERRIDES)} may change — start a new run for other settings"
         )
     task_run = _open(run, config)
+    if task_run.kind != kind:
+        raise ConfigError(
+            f"{run.path} is a {task_run.kind} run, not {kind}; resume it as `task train {task_run.kind}`"
+        )
     if not run.has_checkpoint():
         raise CheckpointError(
             f"{run.latest} holds no complete checkpoint; start the run again with a fresh --out"
         )
     train_config = TrainConfig.from_dict({**config["train"], **overrides})
     d = config["data"]
-    train, held, valid_source = _examples(
+    train, held, valid_source = training_split(
         task_run.options, data or d["path"], valid or d["valid"], d["valid_fraction"]
     )
     trainer = Trainer(
         make_objective(task_run.model, task_run.codec.labels),
         train_config,
-        _batches(task_run.codec, train, str(data or d["path"]), train_config, training=True),
-        _batches(task_run.codec, held, valid_source, train_config, training=False),
+        batches_for(task_run.codec, train, str(data or d["path"]), train_config, training=True),
+        batches_for(task_run.codec, held, valid_source, train_config, training=False),
         run_dir=run.path,
         callbacks=callbacks,
         progress=progress,
@@ -425,7 +430,7 @@ def _training_examples(run: TaskRun) -> list[Example]:
     """The examples the run trained on (its file minus the held-out split), for fitting baselines."""
     d = run.config["data"]
     try:
-        return _examples(run.options, d["path"], d["valid"], d["valid_fraction"])[0]
+        return training_split(run.options, d["path"], d["valid"], d["valid_fraction"])[0]
     except DataError as err:
         raise DataError(
             f"{err} — the baselines are fitted on the run's training file; restore it there"
@@ -501,7 +506,7 @@ def _head_metrics(run: TaskRun, examples: Sequence[Example], source: str, device
     dev = resolve_device(device)
     run.model.to(dev)
     config = TrainConfig.from_dict(run.config["train"])
-    batches = _batches(run.codec, examples, source, config, training=False)
+    batches = batches_for(run.codec, examples, source, config, training=False)
     meter = evaluate(make_objective(run.model, run.codec.labels), batches, dev)
     assert isinstance(run.model, MultiOutputModel)
     return MultiOutputObjective(run.model).metrics_from_counts(meter.counts)
@@ -509,16 +514,17 @@ def _head_metrics(run: TaskRun, examples: Sequence[Example], source: str, device
 
 def format_json(evaluation: TaskEvaluation) -> str:
     """The evaluation as one JSON line (NaN as null)."""
-    return json.dumps(_finite(evaluation.to_json()), ensure_ascii=False)
+    return json.dumps(json_safe(evaluation.to_json()), ensure_ascii=False)
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN/inf float replaced by None (JSON has neither)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -527,6 +533,7 @@ __all__ = [
     "TaskRun",
     "evaluate_task",
     "format_json",
+    "json_safe",
     "load_task_run",
     "model_config",
     "predict_examples",

@@ -42,17 +42,20 @@ MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
 # width-3 filters keeps one output per character, so it serves taggers as well as classifiers.
 CNN_DEFAULT: dict[str, Any] = {"channels": [128], "kernel_sizes": [3]}
 
+# Small on purpose: on a 2-core CPU the recurrent layer's per-step matrix products dominate, and a
+# 64-unit BiLSTM sees several epochs of the tone or punctuation data in ten minutes where a
+# 2 × 128 one sees less than one (docs/tasks.md, "Choosing the defaults").
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "classify": {
-        "cell": "lstm", "embed_size": 128, "hidden_size": 128, "num_layers": 1, "bidirectional": True,
+        "cell": "lstm", "embed_size": 64, "hidden_size": 64, "num_layers": 1, "bidirectional": True,
         "dropout": 0.3, "pooling": "max",
     },
     "tag": {
-        "cell": "lstm", "embed_size": 128, "hidden_size": 128, "num_layers": 2, "bidirectional": True,
-        "dropout": 0.2, "layer_dropout": 0.1, "crf": False,
+        "cell": "lstm", "embed_size": 64, "hidden_size": 64, "num_layers": 1, "bidirectional": True,
+        "dropout": 0.2, "crf": False,
     },
     "multi": {
-        "cell": "lstm", "embed_size": 128, "hidden_size": 256, "num_layers": 1, "bidirectional": False,
+        "cell": "lstm", "embed_size": 64, "hidden_size": 128, "num_layers": 1, "bidirectional": False,
         "dropout": 0.2,
     },
 }  # fmt: skip
