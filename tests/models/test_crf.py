@@ -60,15 +60,19 @@ def test_score_and_nll_match_brute_force() -> None:
         path = tuple(tags[:n, b].tolist())
         expected = _brute_score(crf, e[:n, b], path)
         assert torch.allclose(score[b], expected, atol=1e-10)
-        all_scores = torch.stack([_brute_score(crf, e[:n, b], p) for p in itertools.product(range(3), repeat=n)])
+        all_scores = torch.stack(
+            [_brute_score(crf, e[:n, b], p) for p in itertools.product(range(3), repeat=n)]
+        )
         assert torch.allclose(nll[b], torch.logsumexp(all_scores, 0) - expected, atol=1e-10)
 
 
 def test_partly_labelled_nll_marginalises_the_unknown_positions() -> None:
-    """With ignore_index at some steps, −log p(y_known|x) = log Z − log Σ_{paths agreeing on the known tags}."""
+    """With unknown steps, −log p(y_known|x) = log Z − log Σ_{paths agreeing on the known tags}."""
     crf = _crf(3, seed=3)
     e, mask = _batch(3, [4, 3], seed=4)
-    tags = torch.tensor([[1, IGNORE_INDEX], [IGNORE_INDEX, 2], [0, IGNORE_INDEX], [IGNORE_INDEX, IGNORE_INDEX]])
+    tags = torch.tensor(
+        [[1, IGNORE_INDEX], [IGNORE_INDEX, 2], [0, IGNORE_INDEX], [IGNORE_INDEX, IGNORE_INDEX]]
+    )
     nll = crf.nll(e, tags, mask)
     for b, n in enumerate([4, 3]):
         paths = list(itertools.product(range(3), repeat=n))

@@ -11,23 +11,46 @@ from rnnlab.models.encoder import EncoderConfig
 from rnnlab.models.tagger import SequenceTagger, TaggerConfig
 from rnnlab.tasks.objectives import TaggerObjective
 
-from ._seqtasks import VOCAB, accuracy, batches, copy_next, copy_previous, random_sequences, train, with_garbage_padding
+from ._seqtasks import (
+    VOCAB,
+    accuracy,
+    batches,
+    copy_next,
+    copy_previous,
+    random_sequences,
+    train,
+    with_garbage_padding,
+)
 
 
-def _tagger(bidirectional: bool, crf: bool = False, cell: str = "lstm", cnn: ConvConfig | None = None) -> SequenceTagger:
+def _tagger(
+    bidirectional: bool, crf: bool = False, cell: str = "lstm", cnn: ConvConfig | None = None
+) -> SequenceTagger:
     torch.manual_seed(0)
     encoder = EncoderConfig(
-        vocab_size=VOCAB, embed_size=8, hidden_size=24, bidirectional=bidirectional, dropout=0.0, cell=cell, cnn=cnn
+        vocab_size=VOCAB,
+        embed_size=8,
+        hidden_size=24,
+        bidirectional=bidirectional,
+        dropout=0.0,
+        cell=cell,
+        cnn=cnn,
     )
     return SequenceTagger(TaggerConfig(encoder=encoder, num_tags=VOCAB, crf=crf))
 
 
 def _learn(model: SequenceTagger, make_tags, steps: int = 300) -> float:
     seqs = random_sequences(400)
-    train(TaggerObjective(model, [str(i) for i in range(VOCAB)]), batches(seqs, [make_tags(s) for s in seqs]), steps)
+    train(
+        TaggerObjective(model, [str(i) for i in range(VOCAB)]),
+        batches(seqs, [make_tags(s) for s in seqs]),
+        steps,
+    )
     test = random_sequences(100, seed=1)
     model.eval()
-    return accuracy(lambda x, n: model.decode(model(x, n), n), batches(test, [make_tags(s) for s in test], 32, False))
+    return accuracy(
+        lambda x, n: model.decode(model(x, n), n), batches(test, [make_tags(s) for s in test], 32, False)
+    )
 
 
 @pytest.mark.parametrize("crf", [False, True], ids=["softmax", "crf"])
