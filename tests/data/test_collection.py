@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +11,8 @@ import pytest
 from rnnlab.data.collection import PART_FILES, check_parts
 from rnnlab.data.download import TangSource, get_collection
 from rnnlab.errors import ConfigError
+
+from .test_download import write_archive
 
 TANG = [
     {
@@ -63,13 +62,7 @@ def fake_archive(path: Path) -> str:
         "package/dist/sishuwujing/zhongyong.json": ZHONGYONG,
         **{f"package/dist/strains/json/{name}": content for name, content in STRAINS.items()},
     }
-    with tarfile.open(path, "w:gz") as tar:
-        for name, content in members.items():
-            data = json.dumps(content, ensure_ascii=False).encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return write_archive(path, members)
 
 
 def read(path: Path) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rnnlab.cli.options import given
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.recipes import CNN_DEFAULT, HEADS, MODEL_DEFAULTS, TASK_KINDS, TRAIN_DEFAULTS
 
@@ -239,10 +240,6 @@ def _register_train(actions: Any) -> None:
     p.set_defaults(func=run_train)
 
 
-def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
-    return {key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag) is not None}
-
-
 def _split(text: str, cast: type, what: str) -> list[Any]:
     try:
         return [cast(part) for part in text.split(",") if part.strip()]
@@ -252,7 +249,7 @@ def _split(text: str, cast: type, what: str) -> list[Any]:
 
 def model_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The model options the flags ask for (only those given)."""
-    options = _given(args, MODEL_FLAGS)
+    options = given(args, MODEL_FLAGS)
     if args.bidirectional is not None:
         options["bidirectional"] = args.bidirectional
     cnn = {
@@ -268,7 +265,7 @@ def model_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def task_flags(args: argparse.Namespace) -> dict[str, Any]:
-    options = _given(args, TASK_FLAGS)
+    options = given(args, TASK_FLAGS)
     if args.no_class_weights:
         options["class_weights"] = False
     if args.heads:
@@ -302,7 +299,7 @@ def run_train(args: argparse.Namespace) -> int:
             args.resume,
             valid=args.valid,
             resume=True,
-            resume_overrides=_given(args, TRAIN_FLAGS),
+            resume_overrides=given(args, TRAIN_FLAGS),
             progress=progress,
         )
         out = Path(args.resume)
@@ -310,7 +307,7 @@ def run_train(args: argparse.Namespace) -> int:
         if not args.out:
             raise ConfigError("pass --out RUN, the folder to train into (or --resume RUN to continue one)")
         out = Path(args.out)
-        model, train = model_flags(args), _given(args, TRAIN_FLAGS)
+        model, train = model_flags(args), given(args, TRAIN_FLAGS)
         print(f"training a {args.kind} model into {out}")
         print(f"  model options: {json.dumps(model)}; training options: {json.dumps(train)}")
         result = train_task(

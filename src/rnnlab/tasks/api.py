@@ -57,7 +57,7 @@ from rnnlab.tasks.recipes import ENCODER_OPTIONS, TRAIN_DEFAULTS, TaskOptions
 from rnnlab.tasks.recipes import model_options as recipe_model_options
 from rnnlab.train import checkpoint as ckpt
 from rnnlab.train.config import TrainConfig
-from rnnlab.train.lm import RESUMABLE_OVERRIDES, training_seconds
+from rnnlab.train.lm import check_resume_overrides, training_seconds
 from rnnlab.train.objective import Objective
 from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate, resolve_device
 
@@ -236,12 +236,7 @@ def _resume(
     progress: bool,
 ) -> TrainResult:
     config = run.read_config()
-    refused = sorted(set(overrides) - RESUMABLE_OVERRIDES)
-    if refused:
-        raise ConfigError(
-            f"cannot change {refused} when resuming (the run would no longer continue exactly); "
-            f"only {sorted(RESUMABLE_OVERRIDES)} may change — start a new run for other settings"
-        )
+    check_resume_overrides(overrides)
     task_run = _open(run, config)
     if task_run.kind != kind:
         raise ConfigError(
