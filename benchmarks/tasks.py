@@ -17,6 +17,9 @@ examples, and records accuracy / F1, training time, updates, epochs and characte
 * authors  — 10 most prolific Tang poets: the same.
 * multi    — next character + tone of the next character from one encoder, against the two
              single-task models of the same size (next-character perplexity/accuracy, tone accuracy).
+* extras, run only when named (``--only tones-long punct-models``): the tone BiLSTM with a
+             30-minute budget (what more updates give the same defaults), and larger or CRF
+             taggers on the punctuation task.
 * bucketing — characters/s of training updates with length-bucketed batches vs random batches
              (same model, interleaved), and the share of padding in each.
 
@@ -33,6 +36,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,36 +49,59 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results" / "tasks.json"
 
-# experiment → list of (variant name, task kind, task file, model options, task options)
-EXPERIMENTS: dict[str, list[tuple[str, str, str, dict[str, Any], dict[str, Any]]]] = {
+
+@dataclass(frozen=True)
+class Variant:
+    """One training run of an experiment: the task's defaults with these options on top."""
+
+    name: str
+    kind: str  # "classify", "tag" or "multi"
+    task: str  # which task files: tones, punct, dynasty, authors
+    model: dict[str, Any] = field(default_factory=dict)
+    task_options: dict[str, Any] = field(default_factory=dict)
+    minutes: float | None = None  # None: --minutes
+
+
+EXPERIMENTS: dict[str, list[Variant]] = {
     "tones": [
-        ("bilstm", "tag", "tones", {}, {}),
-        ("unilstm", "tag", "tones", {"bidirectional": False}, {}),
+        Variant("bilstm", "tag", "tones"),
+        Variant("unilstm", "tag", "tones", {"bidirectional": False}),
     ],
     "punct": [
-        ("bilstm", "tag", "punct", {}, {}),
-        ("unilstm", "tag", "punct", {"bidirectional": False}, {}),
+        Variant("bilstm", "tag", "punct"),
+        Variant("unilstm", "tag", "punct", {"bidirectional": False}),
     ],
     "dynasty": [
-        ("bilstm", "classify", "dynasty", {}, {}),
-        ("cnn-bilstm", "classify", "dynasty", {"cnn": True}, {}),
+        Variant("bilstm", "classify", "dynasty"),
+        Variant("cnn-bilstm", "classify", "dynasty", {"cnn": True}),
     ],
     "authors": [
-        ("bilstm", "classify", "authors", {}, {}),
-        ("cnn-bilstm", "classify", "authors", {"cnn": True}, {}),
+        Variant("bilstm", "classify", "authors"),
+        Variant("cnn-bilstm", "classify", "authors", {"cnn": True}),
     ],
     "multi": [
-        ("next+next-tag", "multi", "tones", {}, {"heads": ["next", "next-tag"]}),
-        ("next only", "multi", "tones", {}, {"heads": ["next"]}),
-        ("next-tag only", "multi", "tones", {}, {"heads": ["next-tag"]}),
+        Variant("next+next-tag", "multi", "tones", task_options={"heads": ["next", "next-tag"]}),
+        Variant("next only", "multi", "tones", task_options={"heads": ["next"]}),
+        Variant("next-tag only", "multi", "tones", task_options={"heads": ["next-tag"]}),
     ],
 }
+# Not run by default (--only tones-long): what three budgets' worth of updates give the defaults.
+EXTRA: dict[str, list[Variant]] = {
+    "tones-long": [Variant("bilstm-30min", "tag", "tones", minutes=30.0)],
+    "punct-models": [
+        Variant("bilstm-2x128", "tag", "punct", {"hidden_size": 128, "num_layers": 2}),
+        Variant("cnn-bilstm-crf", "tag", "punct", {"cnn": True, "crf": True}),
+    ],
+}
+
 HEADLINE = {  # the metrics each experiment's summary line shows
     "tones": ("accuracy", "ambiguous_accuracy"),
     "punct": ("break_f1", "sentence_end_f1", "macro_f1"),
     "dynasty": ("accuracy", "macro_f1"),
     "authors": ("accuracy", "macro_f1"),
     "multi": ("next_ppl", "next_accuracy", "next-tag_accuracy"),
+    "tones-long": ("accuracy", "ambiguous_accuracy"),
+    "punct-models": ("break_f1", "sentence_end_f1", "macro_f1"),
 }
 
 
@@ -87,26 +114,26 @@ def task_files(data_dir: Path, name: str) -> tuple[Path, Path]:
 
 
 def run_variant(
-    args: argparse.Namespace, experiment: str, variant: tuple[str, str, str, dict[str, Any], dict[str, Any]]
+    args: argparse.Namespace, experiment: str, variant: Variant, baselines: bool
 ) -> dict[str, Any]:
-    name, kind, task, model_options, task_options = variant
-    train, test = task_files(args.data_dir, task)
+    name, kind, model_options, task_options = variant.name, variant.kind, variant.model, variant.task_options
+    minutes = variant.minutes or args.minutes
+    train, test = task_files(args.data_dir, variant.task)
     out = args.runs / experiment / name.replace("+", "-").replace(" ", "-")
     if not (out / "config.json").exists():
-        print(f"\n== {experiment} / {name}: training ≤ {args.minutes} min into {out}", flush=True)
+        print(f"\n== {experiment} / {name}: training ≤ {minutes} min into {out}", flush=True)
         train_task(
             kind,
             train,
             out,
             model_options=model_options,
-            train_options={"max_minutes": args.minutes, "seed": args.seed, "device": "cpu"},
+            train_options={"max_minutes": minutes, "seed": args.seed, "device": "cpu"},
             task_options=task_options,
             progress=False,
         )
     elif not (out / "model.safetensors").exists():
         print(f"== {experiment} / {name}: resuming the unfinished run in {out}", flush=True)
         train_task(kind, None, out, resume=True, progress=False)
-    baselines = not args.no_baselines and variant is EXPERIMENTS[experiment][0] and kind != "multi"
     started = time.perf_counter()
     evaluation = evaluate_task(out, test, baselines=baselines, device="cpu")
     eval_seconds = time.perf_counter() - started
@@ -211,7 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", nargs="+", choices=[*EXPERIMENTS, "bucketing"], help="run only these")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=[*EXPERIMENTS, *EXTRA, "bucketing"],
+        help="run only these (and the extras)",
+    )
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget per run (default 10)")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default 1: shared machine)"
@@ -245,14 +277,20 @@ def main(argv: list[str] | None = None) -> int:
         if experiment == "bucketing":
             results["bucketing"] = bucketing(args)
         else:
-            results[experiment] = [run_variant(args, experiment, v) for v in EXPERIMENTS[experiment]]
+            variants = {**EXPERIMENTS, **EXTRA}[experiment]
+            results[experiment] = [
+                run_variant(
+                    args, experiment, v, baselines=i == 0 and not args.no_baselines and v.kind != "multi"
+                )
+                for i, v in enumerate(variants)
+            ]
             for row in results[experiment]:
                 print(summary_line(experiment, row), flush=True)
         results["machine"]["load_average_at_end"] = os.getloadavg()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(json_safe(results), ensure_ascii=False, indent=1) + "\n")
     print(f"\nwrote {args.out}")
-    for experiment in EXPERIMENTS:
+    for experiment in [*EXPERIMENTS, *EXTRA]:
         for row in results.get(experiment, []):
             print(summary_line(experiment, row))
     return 0
