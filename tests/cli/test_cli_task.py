@@ -118,3 +118,13 @@ def test_option_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         capsys,
     )
     assert code == 2 and "heads must be" in err
+
+
+def test_the_task_command_module_imports_no_torch() -> None:
+    """`rnnlab.cli.task` loads torch only when a command runs (the CLI stays quick to start)."""
+    import subprocess
+    import sys
+
+    code = "import sys, rnnlab.cli.task, rnnlab.tasks; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
