@@ -17,9 +17,10 @@ examples, and records accuracy / F1, training time, updates, epochs and characte
 * authors  — 10 most prolific Tang poets: the same.
 * multi    — next character + tone of the next character from one encoder, against the two
              single-task models of the same size (next-character perplexity/accuracy, tone accuracy).
-* extras, run only when named (``--only tones-long punct-models``): the tone BiLSTM with a
-             30-minute budget (what more updates give the same defaults), and larger or CRF
-             taggers on the punctuation task.
+* extras, run only when named (``--only tones-long multi-steps punct-models``): the tone BiLSTM
+             with a 30-minute budget (what more updates give the same defaults), the three
+             multi-output models for the same 400 updates (a comparison the machine's load cannot
+             skew), and larger or CRF taggers on the punctuation task.
 * bucketing — characters/s of training updates with length-bucketed batches vs random batches
              (same model, interleaved), and the share of padding in each.
 
@@ -60,6 +61,7 @@ class Variant:
     model: dict[str, Any] = field(default_factory=dict)
     task_options: dict[str, Any] = field(default_factory=dict)
     minutes: float | None = None  # None: --minutes
+    train: dict[str, Any] = field(default_factory=dict)  # further TrainConfig fields (e.g. max_steps)
 
 
 EXPERIMENTS: dict[str, list[Variant]] = {
@@ -88,6 +90,18 @@ EXPERIMENTS: dict[str, list[Variant]] = {
 # Not run by default (--only tones-long): what three budgets' worth of updates give the defaults.
 EXTRA: dict[str, list[Variant]] = {
     "tones-long": [Variant("bilstm-30min", "tag", "tones", minutes=30.0)],
+    # The same three multi-output models for the same 400 updates (no time budget): what sharing the
+    # encoder does per update, whatever the machine's load (each head costs different time per update).
+    "multi-steps": [
+        Variant(
+            name, "multi", "tones", task_options={"heads": heads}, train={"max_steps": 400, "max_minutes": 0}
+        )
+        for name, heads in (
+            ("next+next-tag", ["next", "next-tag"]),
+            ("next only", ["next"]),
+            ("next-tag only", ["next-tag"]),
+        )
+    ],
     "punct-models": [
         Variant("bilstm-2x128", "tag", "punct", {"hidden_size": 128, "num_layers": 2}),
         Variant("cnn-bilstm-crf", "tag", "punct", {"cnn": True, "crf": True}),
@@ -102,6 +116,7 @@ HEADLINE = {  # the metrics each experiment's summary line shows
     "multi": ("next_ppl", "next_accuracy", "next-tag_accuracy"),
     "tones-long": ("accuracy", "ambiguous_accuracy"),
     "punct-models": ("break_f1", "sentence_end_f1", "macro_f1"),
+    "multi-steps": ("next_ppl", "next_accuracy", "next-tag_accuracy"),
 }
 
 
@@ -127,7 +142,7 @@ def run_variant(
             train,
             out,
             model_options=model_options,
-            train_options={"max_minutes": minutes, "seed": args.seed, "device": "cpu"},
+            train_options={"max_minutes": minutes, "seed": args.seed, "device": "cpu", **variant.train},
             task_options=task_options,
             progress=False,
         )
@@ -148,6 +163,7 @@ def run_variant(
         "model": evaluation.rows["model"],
         "baselines": {k: v for k, v in evaluation.rows.items() if k != "model"},
         "test_examples": evaluation.n_examples,
+        "row_seconds": evaluation.seconds,
     }
 
 
@@ -234,6 +250,59 @@ def summary_line(experiment: str, row: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "tones": (("accuracy", "accuracy"), ("ambiguous_accuracy", "polyphone accuracy")),
+    "punct": (("break_f1", "break F1"), ("sentence_end_f1", "sentence-end F1"), ("macro_f1", "macro-F1"),
+              ("accuracy", "accuracy")),
+    "dynasty": (("accuracy", "accuracy"), ("macro_f1", "macro-F1")),
+    "authors": (("accuracy", "accuracy"), ("macro_f1", "macro-F1")),
+    "multi": (("next_ppl", "next-char ppl"), ("next_accuracy", "next-char acc"),
+              ("next-tag_accuracy", "next-tone acc"), ("ambiguous_accuracy", "next-tone polyphone acc")),
+}  # fmt: skip
+COLUMNS["tones-long"] = COLUMNS["tones"]
+COLUMNS["punct-models"] = COLUMNS["punct"]
+COLUMNS["multi-steps"] = COLUMNS["multi"]
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:.2f}" if isinstance(value, float) and value > 2 else f"{value:.4f}"
+
+
+def report(results: dict[str, Any]) -> str:
+    """Markdown tables of a results file: each experiment's variants, then its baselines."""
+    parts = []
+    for experiment, columns in COLUMNS.items():
+        rows = results.get(experiment)
+        if not rows:
+            continue
+        head = ["model", *(h for _, h in columns), "params", "minutes", "epochs", "chars/s"]
+        lines = [f"**{experiment}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in rows:
+            cells = [_cell(row["model"].get(k)) for k, _ in columns]
+            cells += [
+                f"{row['parameters']:,}", f"{row['train_minutes']:.1f}", f"{row['epochs']:.2f}",
+                f"{row['chars_per_s']:,.0f}",
+            ]  # fmt: skip
+            lines.append(f"| {row['variant']} | " + " | ".join(cells) + " |")
+        for row in rows:
+            for name, metrics in row.get("baselines", {}).items():
+                cells = [_cell(metrics.get(k)) for k, _ in columns] + ["", "", "", ""]
+                lines.append(f"| *{name}* | " + " | ".join(cells) + " |")
+        parts.append("\n".join(lines))
+    bucketing = results.get("bucketing")
+    if bucketing:
+        title = "**bucketing** (tone tagger, same updates interleaved)"
+        lines = [title, "", "| batches | padding | chars/s |", "|---|---|---|"]
+        for name in ("bucketed", "random"):
+            r = bucketing[name]
+            lines.append(f"| {name} | {r['padding_fraction']:.1%} | {r['chars_per_s']:,.0f} |")
+        lines.append(f"\nspeed-up ×{bucketing['speedup']:.2f} over {bucketing['steps']} updates each")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -258,13 +327,21 @@ def main(argv: list[str] | None = None) -> int:
         "--bucket-steps", type=int, default=60, help="updates per layout in the bucketing test"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON")
+    parser.add_argument(
+        "--report", action="store_true", help="only print the results file as markdown tables"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        print(report(json.loads(args.out.read_text(encoding="utf-8"))))
+        return 0
     if not SHARED.is_dir():
         print(f"{SHARED} is missing: the benchmark trains on ../shared/data", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
     results: dict[str, Any] = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
-    results["machine"] = {
+    chosen = args.only or [*EXPERIMENTS, "bucketing"]
+    session = {
+        "experiments": chosen,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "threads": args.threads,
@@ -272,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_at_start": os.getloadavg(),
         "minutes_per_run": args.minutes,
     }
-    chosen = args.only or [*EXPERIMENTS, "bucketing"]
+    results.setdefault("sessions", []).append(session)
     for experiment in chosen:
         if experiment == "bucketing":
             results["bucketing"] = bucketing(args)
@@ -286,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             for row in results[experiment]:
                 print(summary_line(experiment, row), flush=True)
-        results["machine"]["load_average_at_end"] = os.getloadavg()
+        session["load_average_at_end"] = os.getloadavg()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(json_safe(results), ensure_ascii=False, indent=1) + "\n")
     print(f"\nwrote {args.out}")
