@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rnnlab.cli.options import given
 from rnnlab.errors import ConfigError
 from rnnlab.forecast.config import ForecastConfig, default_train_config
 from rnnlab.forecast.datasets import BUILTIN_SERIES
@@ -280,12 +281,8 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
-    return {key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag, None) is not None}
-
-
 def _model_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    overrides = _given(args, MODEL_FLAGS)
+    overrides = given(args, MODEL_FLAGS)
     if args.quantiles is not None and "likelihood" not in overrides:
         overrides["likelihood"] = "gaussian"
     if args.cnn is not None:
@@ -300,9 +297,9 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.forecast.api import forecast, write_outputs  # torch: only when the command runs
 
     config = ForecastConfig.from_dict(
-        {**_given(args, FORECAST_FLAGS), "without_covariates": not args.no_ablation}
+        {**given(args, FORECAST_FLAGS), "without_covariates": not args.no_ablation}
     )
-    train_config = default_train_config(**_given(args, TRAIN_FLAGS))
+    train_config = default_train_config(**given(args, TRAIN_FLAGS))
     if args.horizon < 1:
         raise ConfigError(f"--horizon must be ≥ 1, got {args.horizon}")
     result = forecast(

@@ -1,8 +1,15 @@
-"""Options shared by several commands (not a command itself): the engine that steps a model."""
+"""Options shared by several commands (not a command itself): the engine that steps a model, and
+turning parsed flags into config dicts. No heavy imports."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
+
+
+def given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
+    """``{config key: value}`` for each flag in ``flags`` (flag → key) the user actually gave."""
+    return {key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag, None) is not None}
 
 
 def add_engine_arguments(group: Any) -> None:

@@ -134,6 +134,7 @@ def evaluate(
     meter = NLLMeter()
     batches.set_epoch(0)
     state: Any = None
+    with_counts = getattr(objective, "loss_with_counts", None)  # optional: task metrics (objective.py)
     try:
         for batch in batches:
             if world is not None:
@@ -143,13 +144,24 @@ def evaluate(
             if batch.reset_state or state is None:
                 state = objective.init_state(batch.width)
             with _autocast(device, precision):
-                sum_nll, n, state = objective.loss(_to_device(batch, device), state)
+                if with_counts is not None:
+                    sum_nll, n, state, counts = with_counts(_to_device(batch, device), state)
+                    meter.add_counts(counts)
+                else:
+                    sum_nll, n, state = objective.loss(_to_device(batch, device), state)
             meter.add(float(sum_nll), n)
     finally:
         model.train(was_training)
     if world is not None and world.distributed:
         total, count = ddp.all_reduce_sum(world, [meter.sum_nll, meter.n_tokens])
-        meter = NLLMeter(total, int(count))
+        counts = meter.counts
+        if with_counts is not None:
+            # Gathered, not all-reduced: a rank's counts may lack keys (a class it never saw).
+            counts = {}
+            for part in ddp.all_gather(world, meter.counts):
+                for key, value in part.items():
+                    counts[key] = counts.get(key, 0.0) + value
+        meter = NLLMeter(total, int(count), counts)
     return meter
 
 
@@ -415,6 +427,9 @@ class Trainer:
                 "best": is_best,
                 "elapsed_s": self.elapsed_s,
             }
+            summarize = getattr(self.objective, "metrics_from_counts", None)
+            if summarize is not None and meter.counts:
+                record["metrics"] = summarize(meter.counts)
             self._record(record)
             for cb in self.callbacks:
                 cb.on_evaluate(self, record)
