@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnnlab.data.buckets import IGNORE, BucketBatches
-from rnnlab.errors import ConfigError, DataError
+from rnnlab.errors import DataError
 
 
 def examples(n: int, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -105,5 +105,20 @@ def test_bad_inputs_are_refused() -> None:
         BucketBatches(seqs, tags[:-1], 4, pad_id=0)
     with pytest.raises(DataError, match="one label"):
         BucketBatches(seqs, [*tags[:-1], np.zeros(3)], 4, pad_id=0)
-    with pytest.raises(ConfigError, match="drop_last=True"):
-        BucketBatches(seqs, tags, 4, pad_id=0, rank=0, world_size=2)
+
+
+@pytest.mark.parametrize("per_token", [True, False])
+def test_a_short_last_batch_leaves_the_last_rank_an_empty_batch(per_token: bool) -> None:
+    """9 examples in batches of 4 on 2 ranks: every rank takes 3 steps; one global batch has one
+    column (wherever the shuffle puts it), rank 0 takes it and rank 1 gets a width-0 batch; side by
+    side the ranks' columns are the single-process batches."""
+    seqs, tags = examples(9)
+    targets = tags if per_token else [np.int64(i % 3) for i in range(9)]
+    whole = list(BucketBatches(seqs, targets, 4, pad_id=0, seed=1))
+    ranks = [list(BucketBatches(seqs, targets, 4, pad_id=0, seed=1, rank=r, world_size=2)) for r in (0, 1)]
+    assert [len(r) for r in ranks] == [3, 3]
+    for full, r0, r1 in zip(whole, *ranks, strict=True):
+        assert r0.width + r1.width == full.width
+        assert full.lengths is not None and r0.lengths is not None and r1.lengths is not None
+        assert torch.equal(torch.cat([r0.lengths, r1.lengths]), full.lengths)
+    assert ([b.width for b in ranks[1]].count(0) == 1 and ranks[1][-1].width == 0) or whole[-1].width != 1

@@ -4,8 +4,10 @@ Each rank trains a GRU forecaster through the generic ``Trainer`` — an objecti
 language model, on windows whose last global batch has one column (so rank 1 gets none) and a
 one-column validation sequence — into ``OUT/run-rank{R}``, opens a token cache through
 ``build_once``, and loads a language-model corpus as ``rnnlab train`` does
-(``load_training_corpus``). It then writes what it saw to ``OUT/rank{R}.json`` (and rank 0 its
-weights), for the test to compare with a single process.
+(``load_training_corpus``), and trains a tagger through ``rnnlab.tasks.train_task`` (a task
+model, 35 examples: a last global batch of 3 columns) into the one folder ``OUT/task``. It then
+writes what it saw to ``OUT/rank{R}.json`` (and rank 0 its weights), for the test to compare
+with a single process.
 
     torchrun --standalone --nproc-per-node 2 tests/train/_ddp_worker.py OUT
 """
@@ -26,9 +28,11 @@ from rnnlab.data import Vocab, token_cache
 from rnnlab.forecast.objective import ForecastObjective
 from rnnlab.forecast.windows import training_windows, validation_sequence
 from rnnlab.models.forecasters import ForecasterConfig, build_forecaster
+from rnnlab.tasks.api import train_task
 from rnnlab.train import TrainConfig, Trainer
 from rnnlab.train import distributed as ddp
 from rnnlab.train.lm import load_training_corpus
+from tests.tasks._files import TINY, make_tag_files
 from tests.train._tiny import write_tiny_corpus
 
 N_TRAIN, N_FIT, WINDOW = 201, 260, 24  # 177 = 22·8 + 1 training windows: a last batch of one
@@ -62,6 +66,28 @@ def train_forecaster(run_dir: Path | None, batch_size: int) -> tuple[Trainer, di
     return trainer, summary
 
 
+TASK_TRAIN = {"max_steps": 6, "eval_every": 3, "warmup_steps": 2, "lr": 1e-2, "device": "cpu", "seed": 0}
+
+
+def tag_files(out: Path) -> tuple[Path, Path]:
+    """35 training examples (global batches 8, 8, 8, 8, 3) and 12 for validation."""
+    out.mkdir(parents=True, exist_ok=True)
+    train, valid = make_tag_files(out)
+    lines = train.read_text(encoding="utf-8").splitlines(keepends=True)[:35]
+    train.write_text("".join(lines), encoding="utf-8")
+    return train, valid
+
+
+def train_tagger(out: Path, run: Path, batch_size: int) -> dict[str, Any]:
+    """``batch_size`` per process, as ``rnnlab task train`` takes it under torchrun."""
+    train, valid = tag_files(out)
+    result = train_task(
+        "tag", train, run, valid=valid, model_options={**TINY, "dropout": 0.0},
+        train_options={**TASK_TRAIN, "batch_size": batch_size}, progress=False,
+    )  # fmt: skip  (no dropout: each rank draws its own masks, so only without it are runs equal)
+    return {"task_steps": result.step, "task_val_loss": result.final_val_loss}
+
+
 def main(out: Path) -> None:
     rank = int(os.environ["RANK"])
     trainer, summary = train_forecaster(out / f"run-rank{rank}", batch_size=4)
@@ -85,6 +111,7 @@ def main(out: Path) -> None:
         corpus_lines=[[int(i) for i in line] for line in corpus.train + corpus.valid],
         corpus_vocab=corpus.vocab.tokens,
     )
+    summary.update(train_tagger(out / f"task-data{rank}", out / "task", batch_size=4))
     (out / f"rank{rank}.json").write_text(json.dumps(summary), encoding="utf-8")
     if rank == 0:
         save_file(

@@ -26,7 +26,7 @@ from filelock import FileLock
 from safetensors.torch import load_file
 
 from rnnlab.cli import main
-from rnnlab.cli.train import worker_argv
+from rnnlab.cli.options import worker_argv
 from rnnlab.data.sampling import Batch, rank_block
 from rnnlab.errors import CheckpointError, ConfigError
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
@@ -36,7 +36,7 @@ from rnnlab.train.batches import RandomLengthStreams
 from rnnlab.train.corpus import load_lm_corpus
 from rnnlab.train.metrics import read_metrics
 from rnnlab.train.objective import LanguageModelObjective
-from tests.train._ddp_worker import train_forecaster
+from tests.train._ddp_worker import train_forecaster, train_tagger
 from tests.train._tiny import TINY_MODEL, write_tiny_corpus
 
 pytestmark = pytest.mark.skipif(
@@ -205,6 +205,24 @@ def test_the_generic_trainer_splits_any_objective(tmp_path: Path) -> None:
     assert ranks[0]["cache_tokens"] == ranks[1]["cache_tokens"] == 500
     # The LM corpus as `rnnlab train` loads it: encoded by local rank 0 alone, opened by rank 1,
     # both holding exactly the in-memory encoding.
+    # A task model (a tagger through rnnlab.tasks.train_task) into one shared folder: rank 0 alone
+    # writes it; weights and validation (loss and the tag accuracy from summed counts) equal one process.
+    single = train_tagger(tmp_path / "task-data-single", tmp_path / "task-single", batch_size=8)
+    assert all(r["task_steps"] == single["task_steps"] == 6 for r in ranks)
+    assert all(r["task_val_loss"] == pytest.approx(single["task_val_loss"], abs=1e-6) for r in ranks)
+    assert (
+        _max_difference(
+            tmp_path / "task" / "model.safetensors", tmp_path / "task-single" / "model.safetensors"
+        )
+        < 1e-5
+    )
+    valid = [
+        [r["metrics"] for r in read_metrics(run / "metrics.jsonl") if "metrics" in r]
+        for run in (tmp_path / "task", tmp_path / "task-single")
+    ]
+    assert valid[0] and len(valid[0]) == len(valid[1])
+    for got, want in zip(*valid, strict=True):
+        assert got == pytest.approx(want, abs=1e-9)
     assert [r["corpus_reused"] for r in ranks] == [False, True]
     assert ranks[0]["corpus_manifest"] == ranks[1]["corpus_manifest"]
     reference = load_lm_corpus(tmp_path / "lines.txt", 0.05)

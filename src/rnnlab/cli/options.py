@@ -50,3 +50,68 @@ def set_threads(threads: int, engine: str) -> None:
             os.environ[name] = str(threads)
     if engine != "numpy" and "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+
+
+LAUNCH_FLAGS = ("--nproc", "--max-restarts")  # options of the launcher, not of the workers
+
+
+def add_launch_arguments(group: Any, default_timeout: float) -> None:
+    """--nproc, --max-restarts and --dist-timeout, as every training command takes them."""
+    group.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train on N processes of this machine (torchrun --standalone; one per GPU with --device "
+        "cuda, gloo on CPUs); ignored inside a torchrun worker",
+    )
+    group.add_argument(
+        "--max-restarts",
+        type=int,
+        metavar="R",
+        help="with --nproc: restart all processes up to R times when one fails; the run continues "
+        "from its latest checkpoint (default 0)",
+    )
+    group.add_argument(
+        "--dist-timeout",
+        type=float,
+        metavar="MIN",
+        help=f"longest wait for the other processes before the job fails (default {default_timeout:g})",
+    )
+
+
+def worker_argv(argv: list[str]) -> list[str]:
+    """The command line of each worker: ``argv`` without the launch options (and their values).
+
+    Dropping them also keeps torchrun's own parser from reading ``--nproc`` as an abbreviation of
+    its ``--nproc-per-node``. Abbreviations argparse accepted (``--npr 2``) are dropped too.
+    """
+    out: list[str] = []
+    skip_value = False
+    for token in argv:
+        if skip_value:
+            skip_value = False
+            continue
+        name = token.split("=", 1)[0]
+        if len(name) > 2 and any(flag.startswith(name) for flag in LAUNCH_FLAGS):
+            skip_value = "=" not in token
+            continue
+        out.append(token)
+    return out
+
+
+def wants_launch(args: argparse.Namespace) -> bool:
+    """Whether this command must start torchrun workers (``--nproc``, outside a torchrun worker)."""
+    if args.nproc is None:
+        return False
+    from rnnlab.train.distributed import under_torchrun
+
+    return not under_torchrun()  # a torchrun worker ignores --nproc
+
+
+def launch(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run ``argv`` (a worker command line, see :func:`worker_argv`) as ``--nproc`` torchrun workers."""
+    from rnnlab.train.distributed import launch_local
+
+    print(f"starting {args.nproc} processes with torchrun (global batch = {args.nproc} × --batch)")
+    launch_local(args.nproc, argv, max_restarts=args.max_restarts or 0)
+    return 0

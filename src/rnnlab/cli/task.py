@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnlab.cli.options import given
+from rnnlab.cli.options import add_launch_arguments, given, launch, wants_launch, worker_argv
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.recipes import CNN_DEFAULT, HEADS, MODEL_DEFAULTS, TASK_KINDS, TRAIN_DEFAULTS
 
@@ -20,6 +20,7 @@ examples:
   rnnlab task train tag --data tones.train.jsonl --out runs/tones
   rnnlab task eval runs/tones --data tones.test.jsonl
   rnnlab task predict runs/tones --data poems.jsonl --out poems.tagged.jsonl
+  rnnlab task train tag --data tones.train.jsonl --out runs/tones2 --nproc 2   # 2 processes (DDP)
 """
 
 TRAIN_EPILOG = """\
@@ -35,6 +36,7 @@ examples:
   rnnlab task train classify --data dynasty.train.jsonl --out runs/dynasty --cnn --max-minutes 10
   rnnlab task train multi --data tones.train.jsonl --out runs/multi --heads next,next-tag
   rnnlab task train tag --resume runs/tones --max-minutes 5
+  rnnlab task train tag --data tones.train.jsonl --out runs/tones-ddp --batch 16 --nproc 2  # global batch 32
 """
 
 EVAL_EPILOG = """\
@@ -53,6 +55,7 @@ other fields are kept. The input needs only "text".
 
 examples:
   rnnlab task predict runs/tones --data poems.jsonl --out poems.tagged.jsonl
+  rnnlab task train tag --data tones.train.jsonl --out runs/tones2 --nproc 2   # 2 processes (DDP)
 """
 
 # flag → model option
@@ -65,7 +68,7 @@ TRAIN_FLAGS = {
     "batch": "batch_size", "lr": "lr", "weight_decay": "weight_decay", "warmup": "warmup_steps",
     "clip_norm": "clip_norm", "epochs": "epochs", "max_steps": "max_steps", "max_minutes": "max_minutes",
     "patience": "patience", "eval_every": "eval_every", "log_every": "log_every", "seed": "seed",
-    "device": "device",
+    "device": "device", "dist_timeout": "dist_timeout_minutes",
 }  # fmt: skip
 TASK_FLAGS = {"max_length": "max_length", "min_freq": "min_freq", "bucket_pool": "bucket_pool"}
 
@@ -237,6 +240,7 @@ def _register_train(actions: Any) -> None:
     backend = p.add_argument_group("backend")
     backend.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default auto)")
     backend.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's)")
+    add_launch_arguments(p.add_argument_group("several processes (DDP; see docs/scale.md)"), 30.0)
     p.set_defaults(func=run_train)
 
 
@@ -284,6 +288,8 @@ def _threads(args: argparse.Namespace) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """`rnnlab task train`."""
+    if wants_launch(args):
+        return launch(args, worker_argv(list(args.argv)))
     from rnnlab.tasks.api import DEFAULT_VALID_FRACTION, train_task
 
     _threads(args)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnlab.cli.options import given
+from rnnlab.cli.options import add_launch_arguments, given, launch, wants_launch, worker_argv
 from rnnlab.errors import ConfigError
 from rnnlab.train.config import (
     BPTT_MODES,
@@ -211,27 +211,7 @@ def register(subparsers: Any) -> None:
         "--compile", action="store_true", default=None, help="torch.compile the loss computation"
     )
     backend.add_argument("--seed", type=int, help=f"seed of weights, dropout and sampling (default {d.seed})")
-    scale = o("several processes (DDP; see docs/scale.md)")
-    scale.add_argument(
-        "--nproc",
-        type=int,
-        metavar="N",
-        help="train on N processes of this machine (torchrun --standalone; one per GPU with --device "
-        "cuda, gloo on CPUs); ignored inside a torchrun worker",
-    )
-    scale.add_argument(
-        "--max-restarts",
-        type=int,
-        metavar="R",
-        help="with --nproc: restart all processes up to R times when one fails; the run continues "
-        "from its latest checkpoint (default 0)",
-    )
-    scale.add_argument(
-        "--dist-timeout",
-        type=float,
-        metavar="MIN",
-        help=f"longest wait for the other processes before the job fails (default {d.dist_timeout_minutes})",
-    )
+    add_launch_arguments(o("several processes (DDP; see docs/scale.md)"), d.dist_timeout_minutes)
     p.set_defaults(func=run)
 
 
@@ -271,33 +251,8 @@ def _default_out(data: str, cell: str) -> Path:
     return out
 
 
-LAUNCH_FLAGS = ("--nproc", "--max-restarts")  # options of the launcher, not of the workers
-
-
-def worker_argv(argv: list[str]) -> list[str]:
-    """The command line of each worker: ``argv`` without the launch options (and their values).
-
-    Dropping them also keeps torchrun's own parser from reading ``--nproc`` as an abbreviation of
-    its ``--nproc-per-node``. Abbreviations argparse accepted (``--npr 2``) are dropped too.
-    """
-    out: list[str] = []
-    skip_value = False
-    for token in argv:
-        if skip_value:
-            skip_value = False
-            continue
-        name = token.split("=", 1)[0]
-        if len(name) > 2 and any(flag.startswith(name) for flag in LAUNCH_FLAGS):
-            skip_value = "=" not in token
-            continue
-        out.append(token)
-    return out
-
-
 def _launch(args: argparse.Namespace) -> int:
     """`--nproc N`: run this same command, without the launch options, as N torchrun workers."""
-    from rnnlab.train.distributed import launch_local
-
     argv = worker_argv(list(args.argv))
     if not args.resume and not args.out:
         # Chosen once here: N workers each picking a free name could pick different ones.
@@ -306,18 +261,13 @@ def _launch(args: argparse.Namespace) -> int:
         if data:
             cell = args.cell or file.get("model", {}).get("cell", "lstm")
             argv += ["--out", str(_default_out(data, cell))]
-    print(f"starting {args.nproc} processes with torchrun (global batch = {args.nproc} × --batch)")
-    launch_local(args.nproc, argv, max_restarts=args.max_restarts or 0)
-    return 0
+    return launch(args, argv)
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the configs from the config file and the flags, then train or resume."""
-    if args.nproc is not None:
-        from rnnlab.train.distributed import under_torchrun
-
-        if not under_torchrun():  # a torchrun worker ignores --nproc
-            return _launch(args)
+    if wants_launch(args):
+        return _launch(args)
     from rnnlab.train.lm import train_language_model
 
     progress = not args.no_progress

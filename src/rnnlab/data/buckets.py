@@ -26,9 +26,9 @@ by length once. :meth:`batch_indices` tells which examples each batch holds, so 
 put back in input order.
 
 Distributed: as every :class:`~rnnlab.data.sampling.EpochSampler`, ``batch_size`` is the global
-batch and rank r reads its contiguous block of ``batch_size // world_size`` columns of it; every
-rank computes the same plan from the same seed. With ``world_size > 1`` every batch must be full
-(``drop_last=True``), so all ranks take the same number of steps.
+batch and rank r reads its contiguous block of it (:func:`rnnlab.data.sampling.rank_block`); every
+rank computes the same plan from the same seed, so all ranks take the same number of steps; a short
+last batch leaves the highest ranks an empty (width-0) batch, as the other samplers do.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import numpy.typing as npt
 import torch
 
 from rnnlab.data.sampling import Batch, EpochSampler, _epoch_rng
-from rnnlab.errors import ConfigError, DataError
+from rnnlab.errors import DataError
 
 IGNORE = -100  # target value at padding (and at unknown targets): skipped by every loss and metric
 IdArray = npt.NDArray[np.int64]
@@ -93,11 +93,6 @@ class BucketBatches(EpochSampler):
                 f"{n} examples do not fill one batch of {self.batch_size} with drop_last=True; "
                 "use a smaller batch size"
             )
-        if self.world_size > 1 and not self.drop_last and n % self.batch_size:
-            raise ConfigError(
-                f"{n} examples do not split into full batches of {self.batch_size}, and with "
-                f"world_size={self.world_size} every rank needs the same number of steps; pass drop_last=True"
-            )
 
     def __len__(self) -> int:
         n = len(self.sequences)
@@ -145,10 +140,22 @@ class BucketBatches(EpochSampler):
     def _batches(self, epoch: int, start: int) -> Iterator[Batch]:
         plan = self.batch_indices(epoch)
         for i in range(start, len(self)):
-            picked = plan[i]
-            if len(picked) == self.batch_size:  # a partial last batch only happens with one rank
-                picked = picked[self._columns()]
-            yield self.collate(picked)
+            picked = plan[i][self._block(len(plan[i]))]
+            if len(picked) == 0:  # this rank has no share of a short batch; it still takes the step
+                yield self._empty()
+            else:
+                yield self.collate(picked)
+
+    def _empty(self) -> Batch:
+        per_token = self.targets[0].ndim > 0
+        y_shape = (1, 0, *self.targets[0].shape[1:]) if per_token else (0,)
+        return Batch(
+            x=torch.zeros((1, 0), dtype=torch.int64),
+            y=torch.full(y_shape, IGNORE, dtype=torch.int64),
+            mask=torch.zeros((1, 0), dtype=torch.bool),
+            reset_state=True,
+            lengths=torch.zeros(0, dtype=torch.int64),
+        )
 
     def padding_fraction(self, epoch: int = 0) -> float:
         """Share of the padded (T × B) positions of an epoch that are padding."""

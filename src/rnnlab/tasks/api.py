@@ -56,8 +56,9 @@ from rnnlab.tasks.objectives import ClassifierObjective, MultiOutputObjective, T
 from rnnlab.tasks.recipes import ENCODER_OPTIONS, TRAIN_DEFAULTS, TaskOptions
 from rnnlab.tasks.recipes import model_options as recipe_model_options
 from rnnlab.train import checkpoint as ckpt
+from rnnlab.train import distributed as ddp
 from rnnlab.train.config import TrainConfig
-from rnnlab.train.lm import check_resume_overrides, training_seconds
+from rnnlab.train.lm import check_resume_overrides, continues_after_restart, training_seconds
 from rnnlab.train.objective import Objective
 from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate, resolve_device
 
@@ -177,14 +178,13 @@ def train_task(
     run = ckpt.RunDir(out)
     if resume:
         return _resume(kind, run, data, valid, resume_overrides or {}, callbacks, progress)
-    if run.config.exists():
-        raise ConfigError(
-            f"{run.path} already holds a run; continue it with --resume, or choose another --out"
-        )
+    train_config = TrainConfig.from_dict({**TRAIN_DEFAULTS[kind], **(train_options or {})})
+    world = ddp.init_world(train_config.device, train_config.dist_timeout_minutes)
+    if continues_after_restart(world, run):
+        return _resume(kind, run, data, valid, {}, callbacks, progress)
     if data is None:
         raise ConfigError("no training data: pass --data TRAIN.jsonl (a task file, one JSON example a line)")
     options = TaskOptions.from_dict({**(task_options or {}), "kind": kind})
-    train_config = TrainConfig.from_dict({**TRAIN_DEFAULTS[kind], **(train_options or {})})
     train, held, valid_source = training_split(options, data, valid, valid_fraction)
     codec = TaskCodec.build(options, train)
     counts = None
@@ -194,6 +194,35 @@ def train_task(
     config = model_config(options, recipe_model_options(kind, model_options), codec, counts)
     torch.manual_seed(train_config.seed)  # the initial weights are part of the reproducible run
     model = build_model(kind, config.to_dict())
+    if world.is_main:  # under torchrun every rank builds the same model; rank 0 alone writes
+        _write_run(run, codec, options, config, train_config, model, data, valid, valid_fraction, train, held)
+    ddp.barrier(world)
+    trainer = Trainer(
+        make_objective(model, codec.labels),
+        train_config,
+        batches_for(codec, train, str(data), train_config, training=True),
+        batches_for(codec, held, valid_source, train_config, training=False),
+        run_dir=run.path,
+        callbacks=callbacks,
+        progress=progress,
+    )
+    return trainer.fit()
+
+
+def _write_run(
+    run: ckpt.RunDir,
+    codec: TaskCodec,
+    options: TaskOptions,
+    config: ClassifierConfig | TaggerConfig | MultiOutputConfig,
+    train_config: TrainConfig,
+    model: torch.nn.Module,
+    data: str | Path,
+    valid: str | Path | None,
+    valid_fraction: float,
+    train: Sequence[Any],
+    held: Sequence[Any],
+) -> None:
+    """The run folder's vocabulary and config.json, before the first update."""
     run.path.mkdir(parents=True, exist_ok=True)
     codec.vocab.save(run.vocab)
     ckpt.atomic_write_json(
@@ -214,16 +243,6 @@ def train_task(
             "parameters": sum(p.numel() for p in model.parameters()),
         },
     )
-    trainer = Trainer(
-        make_objective(model, codec.labels),
-        train_config,
-        batches_for(codec, train, str(data), train_config, training=True),
-        batches_for(codec, held, valid_source, train_config, training=False),
-        run_dir=run.path,
-        callbacks=callbacks,
-        progress=progress,
-    )
-    return trainer.fit()
 
 
 def _resume(

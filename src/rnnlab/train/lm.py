@@ -52,6 +52,29 @@ def check_resume_overrides(overrides: dict[str, Any]) -> None:
         )
 
 
+def continues_after_restart(world: ddp.World, run: ckpt.RunDir) -> bool:
+    """Whether a new run's command must resume ``run`` instead: True only when torchrun restarted
+    the job (``--max-restarts``) after its first checkpoint. A folder that already holds a run
+    without a restart is refused; a restart before the first checkpoint starts the run again.
+
+    Rank 0's view of the folder is taken before anyone writes, and torchrun counts restarts per
+    machine, so any rank that was restarted makes this a restart.
+    """
+    exists, has_checkpoint = ddp.broadcast(world, (run.config.exists(), run.has_checkpoint()))
+    restarted = max(ddp.all_gather(world, world.restarts)) > 0
+    if not exists:
+        return False
+    if not restarted:
+        raise ConfigError(
+            f"{run.path} already holds a run; continue it with --resume {run.path}, or choose another --out"
+        )
+    if has_checkpoint:
+        return True
+    if world.is_main:  # restarted before the first checkpoint: start the run again
+        run.metrics.unlink(missing_ok=True)
+    return False
+
+
 def recipe_model_options(model_options: dict[str, Any] | None) -> dict[str, Any]:
     """``model_options`` with the default recipe's choices filled in where not given.
 
@@ -100,20 +123,8 @@ def train_language_model(
         return _resume(run, data, resume_overrides or {}, callbacks, progress, source)
     train_config = train_config or TrainConfig()
     world = ddp.init_world(train_config.device, train_config.dist_timeout_minutes)
-    # Rank 0's view, taken before anyone writes. torchrun counts restarts per machine, so any
-    # rank that was restarted makes this a restart.
-    exists, has_checkpoint = ddp.broadcast(world, (run.config.exists(), run.has_checkpoint()))
-    restarted = max(ddp.all_gather(world, world.restarts)) > 0
-    if exists:
-        if not restarted:
-            raise ConfigError(
-                f"{run.path} already holds a run; continue it with --resume {run.path}, "
-                "or choose another --out"
-            )
-        if has_checkpoint:
-            return _resume(run, data, {}, callbacks, progress, source)
-        if world.is_main:  # restarted before the first checkpoint: start the run again
-            run.metrics.unlink(missing_ok=True)
+    if continues_after_restart(world, run):
+        return _resume(run, data, {}, callbacks, progress, source)
     if data is None:
         raise ConfigError("no training data: pass --data PATH (a UTF-8 text file, one poem or line a line)")
     corpus = load_training_corpus(world, data, valid_fraction, cache=cache, cache_dir=cache_dir).corpus
