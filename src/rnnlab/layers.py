@@ -10,18 +10,25 @@ Parameters carry torch.nn's names, shapes and gate order (``weight_ih_l{k}[_reve
 ``weight_hh_l…``, ``bias_ih_l…``, ``bias_hh_l…``, ``weight_hr_l…``), so ``load_state_dict``
 works both ways with ``torch.nn.RNN/LSTM/GRU``.
 
-Two implementations sit behind one class:
+Several implementations sit behind one class:
 
 * ``impl="fused"`` hands the whole stack to PyTorch's fused kernels (oneDNN/ATen on the CPU,
   cuDNN on the GPU) — the same call ``torch.nn.LSTM`` makes.
-* ``impl="reference"`` runs our cells from :mod:`rnnlab.cells` step by step
-  (:mod:`rnnlab.recurrence`), with back-propagation through time written by hand.
-* ``impl="auto"`` (default) takes the fused path whenever the configuration allows it.
+* ``impl="reference"`` runs our cells step by step (:mod:`rnnlab.recurrence`): one matrix
+  product and one call into :mod:`rnnlab.kernels` per step, with back-propagation through
+  time written by hand.
+* ``impl="compiled"`` is the reference path with each step's kernels fused by
+  ``torch.compile`` (:mod:`rnnlab.compiled`); it compiles on first use and falls back to
+  ``"reference"`` with a warning where compiling is impossible.
+* ``impl="autograd"`` runs the readable cells of :mod:`rnnlab.cells` under autograd: the
+  slowest path and the definition the others are tested against.
+* ``impl="auto"`` (default) takes the fused path whenever the configuration allows it, the
+  reference path otherwise (it never compiles by itself: compiling takes tens of seconds).
 
-Variants that only the reference path expresses: layer normalisation (``layer_norm``) and
+Variants that only our own paths express: layer normalisation (``layer_norm``) and
 variational (per-sequence) dropout on inputs and hidden state (``dropout_input``,
 ``dropout_hidden``). DropConnect on the hidden-to-hidden weights (``weight_drop``, as in
-AWD-LSTM) and the forget-gate bias initialisation (``forget_bias``) work on both paths.
+AWD-LSTM) and the forget-gate bias initialisation (``forget_bias``) work on every path.
 """
 
 from __future__ import annotations
@@ -38,21 +45,24 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from rnnlab.cells import NONLINEARITIES
 from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
-from rnnlab.recurrence import CellKind, ScanExtras, scan
+from rnnlab.compiled import compiled_kernels
+from rnnlab.kernels import EAGER
+from rnnlab.recurrence import CellKind, ScanExtras, min_scan, scan
 
 State = Tensor | tuple[Tensor, Tensor]
-Impl = Literal["auto", "fused", "reference"]
+Impl = Literal["auto", "fused", "reference", "compiled", "autograd"]
 
-IMPLS: tuple[str, ...] = ("auto", "fused", "reference")
-CELLS: tuple[str, ...] = ("rnn", "lstm", "gru")
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+IMPLS: tuple[str, ...] = ("auto", "fused", "reference", "compiled", "autograd")
+CELLS: tuple[str, ...] = ("rnn", "lstm", "gru", "mingru", "minlstm")
+MIN_CELLS: tuple[str, ...] = ("mingru", "minlstm")  # no hidden product: gates read x_t only
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3, "mingru": 2, "minlstm": 3}
 
 
 @dataclass
 class RecurrentConfig:
     """Everything that defines a recurrent layer; serialises to JSON with ``asdict``."""
 
-    cell: str  # "rnn", "lstm" or "gru"
+    cell: str  # "rnn", "lstm", "gru", "mingru" or "minlstm"
     input_size: int  # features per time step, I
     hidden_size: int  # units per layer and direction, H
     num_layers: int = 1  # stacked layers, each reading the previous one's outputs
@@ -62,7 +72,7 @@ class RecurrentConfig:
     dropout: float = 0.0  # ordinary dropout on each layer's outputs except the last
     bidirectional: bool = False  # a second layer reads the sequence backwards; outputs concatenated
     proj_size: int = 0  # LSTM only: project h_t to this size (Sak et al. 2014); 0 = off
-    impl: str = "auto"  # "auto", "fused" or "reference"
+    impl: str = "auto"  # "auto", "fused", "reference", "compiled" or "autograd" (module docstring)
     layer_norm: bool = False  # layer-normalised cell (Ba et al. 2016); reference path
     dropout_input: float = 0.0  # variational dropout on each layer's inputs, one mask per sequence
     dropout_hidden: float = 0.0  # variational dropout on h_{t−1} before W_hh (Gal & Ghahramani 2016)
@@ -101,6 +111,8 @@ class RecurrentConfig:
                 )
             if self.layer_norm:
                 raise ConfigError("layer_norm with proj_size is not supported; choose one of them")
+        if self.cell in MIN_CELLS:
+            self._validate_min_cell()
         if self.forget_bias is not None and self.cell != "lstm":
             raise ConfigError("forget_bias is an LSTM setting; GRU and RNN have no forget gate")
         if self.forget_bias is not None and not self.bias:
@@ -111,9 +123,23 @@ class RecurrentConfig:
                 "use impl='reference' (or 'auto', which picks the reference path for them)"
             )
 
+    def _validate_min_cell(self) -> None:
+        """minGRU/minLSTM have no W_hh: refuse the options that act on it, and kernels they lack."""
+        for name in ("layer_norm", "dropout_hidden", "weight_drop"):
+            if getattr(self, name):
+                raise ConfigError(
+                    f"{name} acts on the hidden product h_{{t−1}} W_hh, which a {self.cell} does not "
+                    f"have; drop {name} (dropout_input and dropout apply to the min cells)"
+                )
+        if self.impl in ("fused", "compiled"):
+            raise ConfigError(
+                f"impl={self.impl!r} does not exist for {self.cell}; use 'auto' (the parallel scan) "
+                "or 'reference' (step by step)"
+            )
+
     def fusable(self, training: bool) -> bool:
         """Whether PyTorch's fused kernels compute this configuration (variational dropout is off in eval)."""
-        if self.layer_norm:
+        if self.layer_norm or self.cell in MIN_CELLS:
             return False
         return not (training and (self.dropout_input > 0 or self.dropout_hidden > 0))
 
@@ -162,12 +188,13 @@ class RecurrentLayer(nn.Module):
                 in_size = (
                     config.input_size if layer == 0 else self.output_size_per_direction * self.num_directions
                 )
-                shapes: list[tuple[str, tuple[int, ...]]] = [
-                    ("weight_ih", (gate_size, in_size)),
-                    ("weight_hh", (gate_size, self.output_size_per_direction)),
-                ]
+                shapes: list[tuple[str, tuple[int, ...]]] = [("weight_ih", (gate_size, in_size))]
+                if config.cell not in MIN_CELLS:
+                    shapes.append(("weight_hh", (gate_size, self.output_size_per_direction)))
                 if config.bias:
-                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                    shapes.append(("bias_ih", (gate_size,)))
+                    if config.cell not in MIN_CELLS:
+                        shapes.append(("bias_hh", (gate_size,)))
                 if config.proj_size:
                     shapes.append(("weight_hr", (config.proj_size, config.hidden_size)))
                 for name, shape in shapes:
@@ -277,9 +304,9 @@ class RecurrentLayer(nn.Module):
 
     def uses_fused(self) -> bool:
         """Whether the next forward call takes the fused path."""
-        if self.config.impl == "reference":
-            return False
-        return self.config.fusable(self.training)
+        if self.config.impl in ("auto", "fused"):
+            return self.config.fusable(self.training)
+        return False
 
     # ------------------------------------------------------------------ forward
     def forward(
@@ -496,6 +523,13 @@ class RecurrentLayer(nn.Module):
         mask: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         cfg = self.config
+        if cfg.cell in MIN_CELLS:
+            # minGRU/minLSTM: every gate from one product over the whole sequence, then a scan;
+            # "auto" scans in parallel unless there is a single step (generation).
+            gx = nn.functional.linear(seq, weights["weight_ih" + sfx], weights.get("bias_ih" + sfx))
+            parallel = cfg.impl == "auto" and seq.shape[0] > 1
+            out, h = min_scan(cfg.cell, gx, h0, mask, parallel)  # type: ignore[arg-type]
+            return out, h, None
         w_ih, w_hh = weights["weight_ih" + sfx], weights["weight_hh" + sfx]
         b_ih = weights.get("bias_ih" + sfx)
         b_hh = weights.get("bias_hh" + sfx)
@@ -515,7 +549,6 @@ class RecurrentLayer(nn.Module):
             extras.hidden_mask = _locked_mask(h0.unsqueeze(0), cfg.dropout_hidden).squeeze(0)
         if cfg.proj_size:
             extras.weight_hr = weights["weight_hr" + sfx]
-        plain = extras.is_empty()
         return scan(
             cfg.cell,  # type: ignore[arg-type]
             gx,
@@ -525,8 +558,9 @@ class RecurrentLayer(nn.Module):
             b_hh,
             mask,
             cfg.nonlinearity,  # type: ignore[arg-type]
-            None if plain else extras,
-            bptt=plain,
+            extras,
+            bptt=cfg.impl != "autograd",
+            kernels=compiled_kernels(seq.device) if cfg.impl == "compiled" else EAGER,
         )
 
     # ------------------------------------------------------------------ cuDNN
@@ -537,7 +571,7 @@ class RecurrentLayer(nn.Module):
         """
         weights = [getattr(self, name) for name in self._flat_weights_names]
         first = weights[0]
-        if not first.is_cuda or not all(
+        if self.config.cell in MIN_CELLS or not first.is_cuda or not all(
             w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w) for w in weights
         ):
             return
@@ -572,7 +606,7 @@ class RecurrentLayer(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> RecurrentLayer:
         """Build the layer class that matches ``config.cell``."""
-        layer_cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[config.cell]
+        layer_cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}[config.cell]
         layer: RecurrentLayer = object.__new__(layer_cls)
         RecurrentLayer.__init__(layer, config, device, dtype)
         return layer
@@ -690,5 +724,70 @@ class GRU(RecurrentLayer):
             "gru", input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
             impl=impl, layer_norm=layer_norm, dropout_input=dropout_input, dropout_hidden=dropout_hidden,
             weight_drop=weight_drop,
+        )  # fmt: skip
+        super().__init__(config, device, dtype)
+
+
+class MinGRU(RecurrentLayer):
+    """minGRU (Feng et al. 2024; see :func:`rnnlab.cells.min_gru_cell`), trained with a parallel scan.
+
+    h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ g(W_h x_t + b_h),  z_t = σ(W_z x_t + b_z): the gates read
+    only x_t, so a layer is one matrix product and a scan (``rnnlab.recurrence.min_scan``).
+    Parameters ``weight_ih_l{k}`` (2H, I) and ``bias_ih_l{k}`` stack (z, h̃); there is no W_hh.
+    ``impl="auto"`` scans in parallel (one step at a time for T = 1), ``"reference"`` steps.
+    """
+
+    cell = "mingru"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        impl: Impl = "auto",
+        dropout_input: float = 0.0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        config = RecurrentConfig(
+            "mingru", input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
+            impl=impl, dropout_input=dropout_input,
+        )  # fmt: skip
+        super().__init__(config, device, dtype)
+
+
+class MinLSTM(RecurrentLayer):
+    """minLSTM (Feng et al. 2024; see :func:`rnnlab.cells.min_lstm_cell`), trained with a parallel scan.
+
+    h_t = f′_t ⊙ h_{t−1} + i′_t ⊙ g(W_h x_t + b_h) with the normalised gates f′ = f/(f + i),
+    i′ = i/(f + i) of x_t alone; no cell state (the state is h). Parameters ``weight_ih_l{k}``
+    (3H, I) and ``bias_ih_l{k}`` stack (f, i, h̃). ``impl`` as for :class:`MinGRU`.
+    """
+
+    cell = "minlstm"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        impl: Impl = "auto",
+        dropout_input: float = 0.0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        config = RecurrentConfig(
+            "minlstm", input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
+            impl=impl, dropout_input=dropout_input,
         )  # fmt: skip
         super().__init__(config, device, dtype)
