@@ -1,0 +1,128 @@
+"""impl='compiled': torch.compile of the step kernels, its fallback, and (opt-in) the full parity grid.
+
+Compiling on the CPU takes tens of seconds per kernel, so the always-on tests compile one LSTM
+with every variant at once. ``RNNLAB_COMPILE_GRID=1 pytest tests/test_compiled.py`` also runs the
+parity grid of tests/test_layers.py on the compiled path (minutes).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from rnnlab import compiled
+from rnnlab.kernels import EAGER
+from rnnlab.layers import RecurrentConfig, RecurrentLayer
+from tests.test_layers import (
+    GRID,
+    LENGTHS,
+    B,
+    I,
+    T,
+    make_pair,
+    outputs_and_grads,
+    random_state,
+    variant_layer,
+)
+
+needs_compiler = pytest.mark.skipif(
+    compiled.unavailable_reason("cpu") is not None, reason=str(compiled.unavailable_reason("cpu"))
+)
+
+
+@needs_compiler
+def test_compiled_lstm_with_every_variant_equals_the_autograd_definition() -> None:
+    """Layer norm, variational dropout, lengths, 2 layers, both directions: compiled kernels give the
+    autograd loop's outputs, states and gradients (float32, 1e-5)."""
+    fast = variant_layer("lstm", "compiled", torch.float32, layer_norm=True, dropout_hidden=0.3)
+    slow = variant_layer("lstm", "autograd", torch.float32, layer_norm=True, dropout_hidden=0.3)
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(T, B, I)
+    hx = random_state(make_pair("lstm", torch.float32, num_layers=2, bidirectional=True)[1], torch.float32)
+    results = []
+    for layer in (fast, slow):
+        torch.manual_seed(3)
+        results.append(outputs_and_grads(layer, x, hx, LENGTHS, packed_api=False))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_unavailable_compiler_falls_back_to_eager_kernels_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a compiler, impl='compiled' warns with the reason and the fix, and computes the same."""
+    monkeypatch.setattr(compiled, "unavailable_reason", lambda device_type: "no C++ compiler found")
+    with pytest.warns(RuntimeWarning, match=r"no C\+\+ compiler found.*impl='reference'"):
+        assert compiled.compiled_kernels(torch.device("cpu")) is EAGER
+    ours, ref = make_pair("gru", impl="compiled", num_layers=2)
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    with pytest.warns(RuntimeWarning, match="runs the eager kernels"):
+        got = ours(x)
+    torch.testing.assert_close(got[0], ref(x)[0])
+
+
+def test_a_failing_compilation_warns_once_and_runs_eagerly() -> None:
+    """If torch.compile raises (a backend failure), the kernel warns naming the error and falls back."""
+    guarded = compiled._Guarded(torch.add)  # type: ignore[arg-type]
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("backend exploded\nstack trace")
+
+    guarded.compiled = broken
+    a, b = torch.ones(2), torch.full((2,), 2.0)
+    with pytest.warns(RuntimeWarning, match="RuntimeError: backend exploded"):
+        torch.testing.assert_close(guarded(a, b), a + b)
+    assert guarded.failed
+    torch.testing.assert_close(guarded(a, b), a + b)  # no second attempt, no second warning
+
+
+def test_compiled_is_refused_for_the_min_cells() -> None:
+    """The min cells have no step kernels to compile: the config says which impls they take."""
+    from rnnlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'auto'"):
+        RecurrentLayer.from_config(RecurrentConfig("minlstm", 2, 2, impl="compiled"))
+
+
+@pytest.mark.skipif(os.environ.get("RNNLAB_COMPILE_GRID") != "1", reason="set RNNLAB_COMPILE_GRID=1 (minutes)")
+@needs_compiler
+@pytest.mark.parametrize("cell,num_layers,bidirectional,batch_first,variable,impl,dtype", GRID)
+def test_compiled_parity_grid(
+    cell: str,
+    num_layers: int,
+    bidirectional: bool,
+    batch_first: bool,
+    variable: bool,
+    impl: str,
+    dtype: torch.dtype,
+) -> None:
+    """The parity grid of test_layers on the compiled path: torch.nn's outputs and gradients."""
+    if impl != "reference":
+        pytest.skip("one compiled run per grid point")
+    ours, ref = make_pair(
+        cell, dtype, "compiled", num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first
+    )
+    x = torch.randn((B, T, I) if batch_first else (T, B, I), dtype=dtype)
+    hx = random_state(ref, dtype)
+    lengths = LENGTHS if variable else None
+    tol = 1e-5 if dtype == torch.float32 else 1e-10
+    for a, b in zip(
+        outputs_and_grads(ours, x, hx, lengths, False), outputs_and_grads(ref, x, hx, lengths, True), strict=True
+    ):
+        torch.testing.assert_close(a, b, atol=tol, rtol=tol)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_cuda_compiled_variants_equal_the_autograd_definition(cell: str) -> None:
+    """On the GPU (Triton kernels) layer norm + variational dropout with lengths equal the autograd loop."""
+    fast = variant_layer(cell, "compiled", torch.float32, layer_norm=True, dropout_hidden=0.3).cuda()
+    slow = variant_layer(cell, "autograd", torch.float32, layer_norm=True, dropout_hidden=0.3).cuda()
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(T, B, I, device="cuda")
+    results = []
+    for layer in (fast, slow):
+        torch.manual_seed(3)
+        results.append(outputs_and_grads(layer, x, None, LENGTHS, packed_api=False))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
