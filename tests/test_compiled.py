@@ -49,6 +49,28 @@ def test_compiled_lstm_with_every_variant_equals_the_autograd_definition() -> No
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
+@needs_compiler
+def test_lstm_forward_kernel_compiles_as_one_graph_and_equals_eager() -> None:
+    """The forward kernel (compiled on GPUs; eager on the CPU, where it is slower compiled) traces as
+    one graph with every variant on and computes the eager kernel's values."""
+    from rnnlab import kernels
+
+    guarded = compiled._Guarded(kernels.lstm_forward)
+    b, h = 3, 4
+    args = (
+        torch.randn(b, 4 * h), torch.randn(b, 4 * h), torch.randn(b, h), torch.randn(b, h),
+        torch.tensor([[True], [False], [True]]), torch.full((b, h), 2.0), None,
+        torch.rand(4 * h) + 0.5, torch.rand(h) + 0.5, torch.randn(h), 1e-5,
+    )  # fmt: skip
+    with torch.no_grad():
+        got, expected = guarded(*args), kernels.lstm_forward(*args)
+    assert not guarded.failed
+    flat_got = torch.utils._pytree.tree_leaves(got)
+    flat_expected = torch.utils._pytree.tree_leaves(expected)
+    for a, e in zip(flat_got, flat_expected, strict=True):
+        torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
+
+
 def test_unavailable_compiler_falls_back_to_eager_kernels_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a compiler, impl='compiled' warns with the reason and the fix, and computes the same."""
     monkeypatch.setattr(compiled, "unavailable_reason", lambda device_type: "no C++ compiler found")

@@ -6,7 +6,8 @@ a GPU, a launch); compiled, it is one C++/OpenMP loop on the CPU or one Triton k
 the GPU. The time loop itself stays in Python: unrolling it into one graph would compile
 for minutes and again for every sequence length.
 
-Compilation happens on the first call of each kernel with new shapes or variants (tens of
+On the CPU only the backward kernels are compiled (see ``COMPILED_PARTS``). Compilation
+happens on the first call of each kernel with new shapes or variants (tens of
 seconds on a CPU, a few on a GPU). Where ``torch.compile`` cannot work — no C++ compiler
 for the CPU, no Triton for the GPU, a platform Dynamo does not support — or where it fails,
 the layer warns once, naming the reason and the fix, and runs the same kernels eagerly.
@@ -71,10 +72,23 @@ class _Guarded:
         return self.eager(*args)
 
 
+# Which kernels are worth compiling, per device type. Measured on a 2-core Sapphire Rapids
+# (docs/speed.md): Inductor's C++ exp/tanh (Sleef) run several times slower than ATen's, which
+# outweighs the fusion in the forward kernels (sigmoid and tanh of every gate), while the
+# backward kernels — products and sums only — run 2–3× faster fused. On a GPU every launch
+# saved counts, so both are compiled.
+COMPILED_PARTS: dict[str, tuple[str, ...]] = {"cpu": ("backward",), "cuda": ("forward", "backward")}
+
+
 @functools.cache
-def _compiled_set() -> KernelSet:
-    """One compiled wrapper per kernel for the whole process (Dynamo caches per code object)."""
-    return KernelSet(*(_Guarded(getattr(EAGER, f.name)) for f in fields(KernelSet)))
+def _compiled_set(device_type: str) -> KernelSet:
+    """One wrapper per kernel and device type for the whole process (Dynamo caches per code object)."""
+    parts = COMPILED_PARTS.get(device_type, ("forward", "backward"))
+    kernels = []
+    for f in fields(KernelSet):
+        eager = getattr(EAGER, f.name)
+        kernels.append(_Guarded(eager) if f.name.rsplit("_", 1)[1] in parts else eager)
+    return KernelSet(*kernels)
 
 
 def compiled_kernels(device: torch.device) -> KernelSet:
@@ -88,4 +102,4 @@ def compiled_kernels(device: torch.device) -> KernelSet:
             stacklevel=3,
         )
         return EAGER
-    return _compiled_set()
+    return _compiled_set(device.type)

@@ -129,7 +129,7 @@ def lstm_forward(
     act = torch.sigmoid(a)  # i, f, o; the g block is replaced by tanh below
     act[:, 2 * hidden : 3 * hidden] = torch.tanh(a[:, 2 * hidden : 3 * hidden])
     i, f, g, o = act.chunk(4, dim=1)
-    c_new = f * c + i * g
+    c_new = torch.addcmul(f * c, i, g)
     c_stats: Saved = ()
     if c_weight is not None:
         c_normed, mean, rstd = _norm(c_new, c_weight, c_bias, eps)

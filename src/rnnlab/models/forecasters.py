@@ -23,22 +23,21 @@ from torch import Tensor, nn
 
 from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
-from rnnlab.layers import GRU, LSTM, RNN, RecurrentLayer, State
+from rnnlab.layers import GRU, IMPLS, LSTM, RNN, MinGRU, MinLSTM, RecurrentLayer, State
 
-FORECASTERS: tuple[str, ...] = ("mlp", "rnn", "gru", "lstm")
-IMPLS: tuple[str, ...] = ("auto", "fused", "reference")
+FORECASTERS: tuple[str, ...] = ("mlp", "rnn", "gru", "lstm", "mingru", "minlstm")
 
 
 @dataclass
 class ForecasterConfig:
     """What defines a forecaster; ``to_dict``/``from_dict`` round-trip through JSON."""
 
-    kind: str = "gru"  # "mlp" (window of τ values) or a recurrent cell: "rnn", "gru", "lstm"
+    kind: str = "gru"  # "mlp" (window of τ values) or a recurrent cell: "rnn", "gru", "lstm", "mingru", …
     tau: int = 16  # MLP only: the window τ of past values it reads (d2l's classic choice is 4)
     hidden_size: int = 32  # MLP hidden units / recurrent units per layer; series are small
     num_layers: int = 1  # stacked recurrent layers (MLP: always one hidden layer)
     outputs: int = 1  # values predicted per step: 1 (one-step) or H (direct multi-output head)
-    impl: str = "auto"  # recurrent implementation: "auto", "fused" or "reference"
+    impl: str = "auto"  # recurrent implementation (rnnlab.layers.IMPLS): "auto", "fused", "reference", …
 
     def __post_init__(self) -> None:
         self.validate()
@@ -107,7 +106,7 @@ class LatentAR(nn.Module):
     def __init__(self, config: ForecasterConfig) -> None:
         super().__init__()
         self.config = config
-        layer = {"rnn": RNN, "gru": GRU, "lstm": LSTM}[config.kind]
+        layer = {"rnn": RNN, "gru": GRU, "lstm": LSTM, "mingru": MinGRU, "minlstm": MinLSTM}[config.kind]
         self.rnn: RecurrentLayer = layer(1, config.hidden_size, config.num_layers, impl=config.impl)
         self.head = nn.Linear(config.hidden_size, config.outputs)
 
