@@ -52,7 +52,9 @@ def train_all(data: Path, out: Path, cells: list[str], minutes: float, clock: st
             "nice", "-n", "10", sys.executable, "-m", "benchmarks.cells_at_equal_time", "--worker", cell,
             "--data", str(data), "--out", str(out), "--minutes", str(minutes), "--clock", clock,
         ]  # fmt: skip
-        procs[cell] = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs[cell] = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
     for cell, proc in procs.items():
         stdout, _ = proc.communicate()
         if proc.returncode != 0:
@@ -86,7 +88,9 @@ def result_rows(out: Path, cells: list[str]) -> list[dict[str, Any]]:
     for cell in cells:
         run = out / cell
         config = json.loads((run / "config.json").read_text(encoding="utf-8"))
-        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+        records = [
+            json.loads(line) for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         train = [r for r in records if r.get("kind") == "train"]
         valid = [r for r in records if r.get("kind") == "valid"][-1]
         rows.append(
@@ -120,7 +124,10 @@ def suite_entry(ctx: Context) -> list[Section]:
             "(Tang poems, 1 thread)",
             columns,
             result["rows"],
-            [note, "all cells train at once on one thread each under nice, so they share the machine's load alike"],
+            [
+                note,
+                "all cells train at once on one thread each under nice: they share the machine's load alike",
+            ],
         )
     ]
 
@@ -137,12 +144,16 @@ def run(data: Path, out: Path, cells: list[str], minutes: float, clock: str) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=TANG, help="poems, one a line or chinese-poetry JSONL")
     parser.add_argument("--out", type=Path, default=Path("runs/cells_equal_time"), help="run folders")
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
     parser.add_argument("--minutes", type=float, default=10.0, help="budget per cell (default 10)")
-    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="CPU-time or wall-clock budget")
+    parser.add_argument(
+        "--clock", choices=("cpu", "wall"), default="cpu", help="CPU-time or wall-clock budget"
+    )
     parser.add_argument("--json", type=Path, default=RESULT, help="where to write the result")
     parser.add_argument("--worker", choices=CELLS, help=argparse.SUPPRESS)  # one training process
     args = parser.parse_args()
@@ -150,7 +161,10 @@ def main() -> None:
         worker(args.worker, args.data, args.out, args.minutes, args.clock)
         return
     result = run(args.data, args.out, args.cells, args.minutes, args.clock)
-    print(f"{'cell':<9}{'params':>11}{'updates':>9}{'tokens':>11}{'perplexity':>12}{'bits/char':>10}{'wall min':>9}")
+    print(
+        f"{'cell':<9}{'params':>11}{'updates':>9}{'tokens':>11}{'perplexity':>12}{'bits/char':>10}"
+        f"{'wall min':>9}"
+    )
     for r in result["rows"]:
         print(
             f"{r['cell']:<9}{r['parameters']:>11,}{r['updates']:>9}{r['train tokens']:>11,}"

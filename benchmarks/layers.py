@@ -143,7 +143,9 @@ def suite_entry(ctx: Context) -> list[Section]:
     rows = measure("lstm", shape, lstm_cases, ("training", "inference"), repeats, ctx.device)
     rows += measure("gru", shape, gru_cases, ("training",), repeats, ctx.device)
     bi = Shape(**{**shape.__dict__, "bidirectional": True})
-    rows += measure("lstm", bi, cases_for(["layer_norm"], ["reference", *compiled]), ("training",), repeats, ctx.device)
+    rows += measure(
+        "lstm", bi, cases_for(["layer_norm"], ["reference", *compiled]), ("training",), repeats, ctx.device
+    )
     return [
         Section(
             "layers",
@@ -152,7 +154,7 @@ def suite_entry(ctx: Context) -> list[Section]:
             rows,
             [
                 "× torch.nn: time of the plain torch.nn layer of the same cell and shape / time of this row "
-                "(interleaved medians); the goal for layer_norm and dropout_hidden training is ≥ 0.8 on the CPU",
+                "(interleaved medians); the goal for layer_norm and dropout_hidden training: ≥ 0.8 on a CPU",
                 "compiled: torch.compile of the step kernels (compile time absorbed by the warm-up call)",
             ],
         )
@@ -160,11 +162,15 @@ def suite_entry(ctx: Context) -> list[Section]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["plain"])
     parser.add_argument("--impls", nargs="+", choices=IMPLS, default=["fused", "reference"])
-    parser.add_argument("--modes", nargs="+", choices=["training", "inference"], default=["inference", "training"])
+    parser.add_argument(
+        "--modes", nargs="+", choices=["training", "inference"], default=["inference", "training"]
+    )
     parser.add_argument("--steps", type=int, default=124, help="sequence length T")
     parser.add_argument("--batch", type=int, default=64, help="batch size B")
     parser.add_argument("--input", type=int, default=128, help="input size I")
@@ -182,7 +188,10 @@ def main() -> None:
     rows = measure(
         args.cell, shape, cases_for(args.variants, args.impls), tuple(args.modes), args.repeats, device
     )
-    print(f"{args.cell.upper()} {shape} device={device} threads={torch.get_num_threads()} torch={torch.__version__}")
+    print(
+        f"{args.cell.upper()} {shape} device={device} threads={torch.get_num_threads()} "
+        f"torch={torch.__version__}"
+    )
     print(f"{'mode':<10}{'variant':<16}{'impl':<11}{'ms/batch':>10}{'tokens/s':>12}{'× torch.nn':>12}")
     for r in rows:
         print(

@@ -76,13 +76,15 @@ def suite_entry(ctx: Context) -> list[Section]:
             f"minGRU/minLSTM training vs torch.nn.GRU, B={batch} I={size} H={hidden}, 2 layers, {ctx.device}",
             COLUMNS,
             rows,
-            ["tokens/s of forward + backward over whole sequences; × torch.nn.GRU from the same interleaved run"],
+            ["tokens/s of forward + backward over whole sequences; × torch.nn.GRU: same interleaved run"],
         )
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, nargs="+", default=[128, 512, 2048], help="sequence lengths T")
     parser.add_argument("--batch", type=int, default=32, help="B")
     parser.add_argument("--input", type=int, default=128, help="I")
@@ -95,8 +97,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"{'T':>6}  {'impl':<28}{'ms/batch':>10}{'tokens/s':>12}{'× GRU':>8}")
     for steps in args.steps:
-        for r in measure(steps, args.batch, args.input, args.hidden, args.layers, args.repeats, torch.device(args.device)):
-            print(f"{r['T']:>6}  {r['impl']:<28}{r['ms/batch']:>10.1f}{r['tokens/s']:>12,.0f}{r['× torch.nn.GRU']:>8.2f}")
+        for r in measure(
+            steps, args.batch, args.input, args.hidden, args.layers, args.repeats, torch.device(args.device)
+        ):
+            print(
+                f"{r['T']:>6}  {r['impl']:<28}{r['ms/batch']:>10.1f}{r['tokens/s']:>12,.0f}"
+                f"{r['× torch.nn.GRU']:>8.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -69,9 +69,25 @@ def sweep(
             runs[impl] = _training(model, x)
         seconds = interleaved(runs, repeats, device)
         for impl, s in seconds.items():
-            spec = {"impl": impl, "input": size, "hidden": hidden, "steps": steps, "batch": batch, "threads": threads}
+            spec = {
+                "impl": impl,
+                "input": size,
+                "hidden": hidden,
+                "steps": steps,
+                "batch": batch,
+                "threads": threads,
+            }
             peak = peak_memory_of("benchmarks.scaling", spec, device) if memory else float("nan")
-            rows.append({"sweep": name, "T": steps, "H": hidden, "impl": impl, "ms/batch": s * 1e3, "peak MB": peak / 2**20})
+            rows.append(
+                {
+                    "sweep": name,
+                    "T": steps,
+                    "H": hidden,
+                    "impl": impl,
+                    "ms/batch": s * 1e3,
+                    "peak MB": peak / 2**20,
+                }
+            )
     return rows
 
 
@@ -138,26 +154,37 @@ def suite_entry(ctx: Context) -> list[Section]:
     return [
         Section(
             "scaling",
-            f"Scaling with sequence length and hidden size (training, B={batch}, I={size}, 2 layers, {ctx.device})",
+            f"Scaling with sequence length and hidden size (training, B={batch}, I={size}, 2 layers, "
+            f"{ctx.device})",
             COLUMNS,
             rows,
-            ["peak MB: memory one training call adds, measured in a fresh process (CPU: resident set high-water mark)"],
+            [
+                "peak MB: memory one training call adds, measured in a fresh process "
+                "(CPU: resident set high-water mark)"
+            ],
             ["scaling.png"],
         )
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--full", action="store_true", help="more points")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rows = sweep(points_for("full" if args.full else "default"), 32, 128, 2, torch.device(args.device), args.threads)
+    rows = sweep(
+        points_for("full" if args.full else "default"), 32, 128, 2, torch.device(args.device), args.threads
+    )
     for r in rows:
-        print(f"{r['sweep']}  T={r['T']:<5} H={r['H']:<5} {r['impl']:<16} {r['ms/batch']:>9.1f} ms {r['peak MB']:>8.1f} MB")
+        print(
+            f"{r['sweep']}  T={r['T']:<5} H={r['H']:<5} {r['impl']:<16} {r['ms/batch']:>9.1f} ms "
+            f"{r['peak MB']:>8.1f} MB"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     plot(rows, args.out / "scaling.png")
     print(f"wrote {args.out / 'scaling.png'}")

@@ -197,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks" / "results", help="folder for summary.json/.md and plots"
+        "--out",
+        type=Path,
+        default=ROOT / "benchmarks" / "results",
+        help="folder for summary.json/.md and plots",
     )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="../shared/data")
     args = parser.parse_args(argv)

@@ -158,7 +158,12 @@ def suite_entry(ctx: Context) -> list[Section]:
     shapes = ctx.pick(
         [LMShape(vocab=50, embed=8, hidden=16, bptt=8, batch=4)],
         [LMShape(), LMShape(padding=0.25), LMShape(hidden=512, batch=128)],
-        [LMShape(), LMShape(padding=0.25), LMShape(hidden=512, batch=128), LMShape(hidden=1024, batch=256, bptt=32)],
+        [
+            LMShape(),
+            LMShape(padding=0.25),
+            LMShape(hidden=512, batch=128),
+            LMShape(hidden=1024, batch=256, bptt=32),
+        ],
     )
     steps, rounds = ctx.pick((1, 2), (2, 3), (3, 5))
     peak = ctx.matmul_flops()
@@ -190,7 +195,7 @@ def suite_entry(ctx: Context) -> list[Section]:
                 f"machine: {peak / 1e9:.0f} GFLOP/s dense float32 matmul (measured in this run)",
                 "tokens/s and GFLOP/s count useful (non-padding) tokens only; FLOPs = 3 × forward matmul "
                 "FLOPs (2·4H·(I+H) per LSTM layer + 2·H·V for the output layer) per token",
-                "padding 25%: rows padded at the end, as padded poems are; the fused kernel still computes them",
+                "padding 25%: rows end in padding, as padded poems do; the fused kernel computes it too",
                 "peak MB: memory one update adds (fresh process; CPU: resident set high-water mark)",
                 "goal: ≥ 70% of matmul FLOP/s",
             ],

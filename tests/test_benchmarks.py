@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 import pytest
-
 from benchmarks import suite, timing
 
 
@@ -36,8 +35,13 @@ def test_a_failing_entry_is_recorded_and_the_others_still_run(
 ) -> None:
     """An entry that raises is listed under errors (exit status 1); a missing module is skipped."""
     monkeypatch.setattr(
-        suite, "ENTRIES", {"machine": suite.ENTRIES["machine"], "broken": "benchmarks.suite:nothing_here",
-                           "absent": "benchmarks.not_written_yet:suite_entry"}  # fmt: skip
+        suite,
+        "ENTRIES",
+        {
+            "machine": suite.ENTRIES["machine"],
+            "broken": "benchmarks.suite:nothing_here",
+            "absent": "benchmarks.not_written_yet:suite_entry",
+        },
     )
     assert suite.main(["--quick", "--out", str(tmp_path)]) == 1
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))

@@ -71,7 +71,9 @@ def test_lstm_forward_kernel_compiles_as_one_graph_and_equals_eager() -> None:
         torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
 
 
-def test_unavailable_compiler_falls_back_to_eager_kernels_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unavailable_compiler_falls_back_to_eager_kernels_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Without a compiler, impl='compiled' warns with the reason and the fix, and computes the same."""
     monkeypatch.setattr(compiled, "unavailable_reason", lambda device_type: "no C++ compiler found")
     with pytest.warns(RuntimeWarning, match=r"no C\+\+ compiler found.*impl='reference'"):
@@ -106,7 +108,9 @@ def test_compiled_is_refused_for_the_min_cells() -> None:
         RecurrentLayer.from_config(RecurrentConfig("minlstm", 2, 2, impl="compiled"))
 
 
-@pytest.mark.skipif(os.environ.get("RNNLAB_COMPILE_GRID") != "1", reason="set RNNLAB_COMPILE_GRID=1 (minutes)")
+@pytest.mark.skipif(
+    os.environ.get("RNNLAB_COMPILE_GRID") != "1", reason="set RNNLAB_COMPILE_GRID=1 (minutes)"
+)
 @needs_compiler
 @pytest.mark.parametrize("cell,num_layers,bidirectional,batch_first,variable,impl,dtype", GRID)
 def test_compiled_parity_grid(
@@ -129,7 +133,9 @@ def test_compiled_parity_grid(
     lengths = LENGTHS if variable else None
     tol = 1e-5 if dtype == torch.float32 else 1e-10
     for a, b in zip(
-        outputs_and_grads(ours, x, hx, lengths, False), outputs_and_grads(ref, x, hx, lengths, True), strict=True
+        outputs_and_grads(ours, x, hx, lengths, False),
+        outputs_and_grads(ref, x, hx, lengths, True),
+        strict=True,
     ):
         torch.testing.assert_close(a, b, atol=tol, rtol=tol)
 

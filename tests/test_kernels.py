@@ -53,7 +53,9 @@ def _inputs(kind: str) -> dict[str, Tensor]:
 @pytest.mark.parametrize(
     "kind,norm,masked,dropped",
     GRID,
-    ids=[f"{k}-{'ln' if n else 'plain'}-{'len' if m else 'full'}-{'vd' if d else 'nod'}" for k, n, m, d in GRID],
+    ids=[
+        f"{k}-{'ln' if n else 'plain'}-{'len' if m else 'full'}-{'vd' if d else 'nod'}" for k, n, m, d in GRID
+    ],
 )
 def test_kernel_forward_and_backward_equal_autograd_of_the_cells(
     kind: str, norm: bool, masked: bool, dropped: bool
@@ -72,7 +74,9 @@ def test_kernel_forward_and_backward_equal_autograd_of_the_cells(
                 p["gx"], p["gh_raw"], p["h"], p["c"], m, hmask, p["b_hh"], hh_w, c_w, c_b, EPS
             )
         elif kind == "gru":
-            out, h, h_in, saved = kernels.gru_forward(p["gx"], p["gh_raw"], p["h"], m, hmask, p["b_hh"], hh_w, EPS)
+            out, h, h_in, saved = kernels.gru_forward(
+                p["gx"], p["gh_raw"], p["h"], m, hmask, p["b_hh"], hh_w, EPS
+            )
             c = p["c"]
         else:
             out, h, h_in, saved = kernels.rnn_forward(

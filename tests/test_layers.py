@@ -204,7 +204,14 @@ def variant_layer(cell: str, impl: str, dtype: torch.dtype = torch.float64, **kw
     """Our 2-layer bidirectional layer of ``cell`` with variants, norm scales drawn away from 1."""
     nonlinearity = cell.split("_")[1] if cell.startswith("rnn") else "tanh"
     config = RecurrentConfig(
-        cell.split("_")[0], I, H, 2, nonlinearity, bidirectional=True, impl=impl, **kw  # type: ignore[arg-type]
+        cell.split("_")[0],
+        I,
+        H,
+        2,
+        nonlinearity,
+        bidirectional=True,
+        impl=impl,
+        **kw,  # type: ignore[arg-type]
     )
     layer = RecurrentLayer.from_config(config, dtype=dtype)
     with torch.no_grad():  # scales and shifts away from 1 and 0, so that their gradients matter
@@ -221,7 +228,9 @@ VARIANTS = list(itertools.product(CELLS, [False, True], [0.0, 0.4]))
     VARIANTS,
     ids=[f"{c}-{'ln' if n else 'plain'}-vd{d}" for c, n, d in VARIANTS],
 )
-def test_hand_written_bptt_equals_autograd_for_variants(cell: str, layer_norm: bool, dropout_hidden: float) -> None:
+def test_hand_written_bptt_equals_autograd_for_variants(
+    cell: str, layer_norm: bool, dropout_hidden: float
+) -> None:
     """Layer norm and variational dropout on the reference path (hand-written BPTT) equal the autograd
     loop over the readable cells: outputs, states and all gradients, 2 layers, bidirectional, lengths."""
     fast, slow = (
@@ -428,7 +437,9 @@ def test_min_layers_parallel_equals_sequential_with_lengths(
     x = torch.randn((B, T, I) if batch_first else (T, B, I), dtype=torch.float64)
     h0 = torch.randn(2 * (2 if bidirectional else 1), B, H, dtype=torch.float64)
     for a, b in zip(
-        outputs_and_grads(fast, x, h0, LENGTHS, False), outputs_and_grads(slow, x, h0, LENGTHS, False), strict=True
+        outputs_and_grads(fast, x, h0, LENGTHS, False),
+        outputs_and_grads(slow, x, h0, LENGTHS, False),
+        strict=True,
     ):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
 
@@ -492,7 +503,9 @@ def test_min_layer_parameters_and_config_round_trip() -> None:
         ({"impl": "compiled"}, "'auto'"),
     ],
 )
-def test_min_cells_refuse_options_on_the_missing_hidden_product(kwargs: dict[str, object], match: str) -> None:
+def test_min_cells_refuse_options_on_the_missing_hidden_product(
+    kwargs: dict[str, object], match: str
+) -> None:
     """Options that act on W_hh (or kernels the min cells lack) raise ConfigError naming the fix."""
     with pytest.raises(ConfigError, match=match):
         RecurrentConfig(cell="mingru", input_size=2, hidden_size=2, **kwargs)  # type: ignore[arg-type]

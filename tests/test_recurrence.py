@@ -41,7 +41,7 @@ def naive_min_cell(kind: str, gx: Tensor, h0: Tensor) -> Tensor:
 @pytest.mark.parametrize("steps", [1, 5, 32, 33, 100])
 @pytest.mark.parametrize("chunk", [1, 8, 32])
 def test_log_space_scan_equals_the_naive_recurrence(steps: int, chunk: int) -> None:
-    """Every state of the chunked log-space scan equals the step-by-step loop (float64, 1e-12), h0 of any sign."""
+    """Every state of the chunked log-space scan equals the step-by-step loop (float64, 1e-12), any h0."""
     a = torch.rand(steps, 3, 4, dtype=torch.float64) * 0.98 + 0.01
     b = torch.rand(steps, 3, 4, dtype=torch.float64) * 2
     h0 = torch.randn(3, 4, dtype=torch.float64)
@@ -69,7 +69,7 @@ def test_parallel_sequential_and_naive_min_cells_agree_in_float32(kind: str, ste
 
 @pytest.mark.parametrize("kind", ["mingru", "minlstm"])
 def test_parallel_scan_gradients_equal_the_sequential_ones(kind: str) -> None:
-    """Gradients through the scan equal those through the step loop: 1e-10 in float64, 1e-4 of scale in float32."""
+    """Gradients through the scan equal the step loop's: 1e-10 in float64, 1e-4 of their scale in float32."""
     gates = 2 if kind == "mingru" else 3
     lengths = torch.tensor([70, 1, 33])
     mask = (torch.arange(70).unsqueeze(1) < lengths).unsqueeze(2)

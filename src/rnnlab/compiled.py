@@ -25,6 +25,7 @@ import torch
 
 from rnnlab.kernels import EAGER, KernelSet
 
+
 @functools.cache
 def unavailable_reason(device_type: str) -> str | None:
     """Why ``torch.compile`` cannot build kernels for this device type, or None when it can."""

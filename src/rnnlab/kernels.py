@@ -56,7 +56,9 @@ def _norm_backward(dy: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, weight: Te
     return dx
 
 
-def _hidden(gh_raw: Tensor, b_hh: Tensor | None, hh_weight: Tensor | None, eps: float) -> tuple[Tensor, Saved]:
+def _hidden(
+    gh_raw: Tensor, b_hh: Tensor | None, hh_weight: Tensor | None, eps: float
+) -> tuple[Tensor, Saved]:
     """gh = LN(gh_raw) ⊙ γ + b_hh with the norm, gh_raw + b_hh without it."""
     if hh_weight is not None:
         gh, mean, rstd = _norm(gh_raw, hh_weight, b_hh, eps)
@@ -72,9 +74,7 @@ def _hidden_backward(d_gh: Tensor, stats: Saved, hh_weight: Tensor | None) -> Te
     return _norm_backward(d_gh, gh_raw, mean, rstd, hh_weight)
 
 
-def _carry(
-    h_new: Tensor, h: Tensor, m: Tensor | None, hmask: Tensor | None
-) -> tuple[Tensor, Tensor, Tensor]:
+def _carry(h_new: Tensor, h: Tensor, m: Tensor | None, hmask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
     """(output, next state, next product's input) of a step whose new state is ``h_new``."""
     if m is None:
         out, h_next = h_new, h_new

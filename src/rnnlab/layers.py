@@ -43,11 +43,11 @@ from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.cells import NONLINEARITIES
+from rnnlab.compiled import compiled_kernels
 from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
-from rnnlab.compiled import compiled_kernels
 from rnnlab.kernels import EAGER
-from rnnlab.recurrence import CellKind, ScanExtras, min_scan, scan
+from rnnlab.recurrence import CellKind, MinKind, ScanExtras, min_scan, scan
 
 State = Tensor | tuple[Tensor, Tensor]
 Impl = Literal["auto", "fused", "reference", "compiled", "autograd"]
@@ -162,7 +162,7 @@ def detach_state(state: State) -> State:
 class RecurrentLayer(nn.Module):
     """A stack of recurrent layers; use :class:`RNN`, :class:`LSTM` or :class:`GRU`."""
 
-    cell: ClassVar[CellKind]
+    cell: ClassVar[CellKind | MinKind]
 
     def __init__(
         self,
@@ -541,8 +541,8 @@ class RecurrentLayer(nn.Module):
         if cfg.layer_norm:
             gx = self.layer_norms["ih" + sfx](nn.functional.linear(seq, w_ih))
             gx = gx if b_ih is None else gx + b_ih
-            extras.hh_norm = self.layer_norms["hh" + sfx]
-            extras.cell_norm = self.layer_norms["c" + sfx] if cfg.cell == "lstm" else None
+            extras.hh_norm = _layer_norm(self.layer_norms["hh" + sfx])
+            extras.cell_norm = _layer_norm(self.layer_norms["c" + sfx]) if cfg.cell == "lstm" else None
         else:
             gx = nn.functional.linear(seq, w_ih, b_ih)
         if cfg.dropout_hidden > 0 and self.training:
@@ -571,8 +571,13 @@ class RecurrentLayer(nn.Module):
         """
         weights = [getattr(self, name) for name in self._flat_weights_names]
         first = weights[0]
-        if self.config.cell in MIN_CELLS or not first.is_cuda or not all(
-            w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w) for w in weights
+        if (
+            self.config.cell in MIN_CELLS
+            or not first.is_cuda
+            or not all(
+                w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w)
+                for w in weights
+            )
         ):
             return
         if len({w.data_ptr() for w in weights}) != len(weights):
@@ -617,6 +622,11 @@ def _permute_state(h: Tensor, c: Tensor | None, order: Tensor | None) -> tuple[T
         return h, c
     order = order.to(h.device)
     return h.index_select(1, order), (None if c is None else c.index_select(1, order))
+
+
+def _layer_norm(module: nn.Module) -> nn.LayerNorm:
+    assert isinstance(module, nn.LayerNorm)
+    return module
 
 
 def _reverse(seq: Tensor, index: Tensor | None) -> Tensor:

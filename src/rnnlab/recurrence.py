@@ -150,7 +150,9 @@ class _Step:
         """(out_t, h_t, C_t or None, next product's input, saved)."""
         k = self.kernels
         if self.kind == "lstm":
-            out, h, c, h_in, saved = k.lstm_forward(gx, gh_raw, h, c, m, hmask, b_hh, hh_w, c_w, c_b, self.eps_h)
+            out, h, c, h_in, saved = k.lstm_forward(
+                gx, gh_raw, h, c, m, hmask, b_hh, hh_w, c_w, c_b, self.eps_h
+            )
             return out, h, c, h_in, saved
         if self.kind == "gru":
             out, h, h_in, saved = k.gru_forward(gx, gh_raw, h, m, hmask, b_hh, hh_w, self.eps_h)
@@ -174,7 +176,9 @@ class _Step:
         """(∂L/∂gx_t, ∂L/∂gh_t, ∂L/∂gh_raw_t, ∂L/∂C_{t−1}, ∂L/∂h_{t−1} past the product, ∂L/∂LN(C_t))."""
         k = self.kernels
         if self.kind == "lstm":
-            da, d_raw, dc, keep, d_cn = k.lstm_backward(dh_mm, dh_keep, dout, dc, prev, saved, m, hmask, hh_w, c_w)
+            da, d_raw, dc, keep, d_cn = k.lstm_backward(
+                dh_mm, dh_keep, dout, dc, prev, saved, m, hmask, hh_w, c_w
+            )
             return da, da, d_raw, dc, keep, d_cn
         if self.kind == "gru":
             d_gx, d_gh, d_raw, keep = k.gru_backward(dh_mm, dh_keep, dout, prev, saved, m, hmask, hh_w)
@@ -412,7 +416,8 @@ def log_space_scan(log_a: Tensor, log_b: Tensor, h0: Tensor, chunk: int = SCAN_C
 
     With A_t = Σ_{s≤t} log a_s the recurrence unrolls to
 
-        h_t = e^{A_t} h_0 + Σ_{s≤t} e^{A_t − A_s} b_s = e^{A_t} h_0 + exp(A_t + logcumsumexp_{s≤t}(log b_s − A_s))
+        h_t = e^{A_t} h_0 + Σ_{s≤t} e^{A_t − A_s} b_s
+            = e^{A_t} h_0 + exp(A_t + logcumsumexp_{s≤t}(log b_s − A_s))
 
     — a cumulative sum and a cumulative log-sum-exp, both parallel over t. The h_0 term is
     kept apart, so h_0 may have any sign (and be 0) although the b_t must be positive.

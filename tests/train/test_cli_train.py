@@ -52,8 +52,6 @@ def test_existing_run_is_not_overwritten(
     assert "--resume" in capsys.readouterr().err
 
 
-
-
 def test_cell_and_impl_choices_match_the_layers() -> None:
     """The CLI's spelled-out --cell and --impl choices are exactly rnnlab.layers' CELLS and IMPLS."""
     from rnnlab.cli import train as train_cli

@@ -108,7 +108,8 @@ def register(subparsers: Any) -> None:
     model.add_argument(
         "--cell",
         choices=CELL_CHOICES,
-        help=f"recurrent cell; mingru/minlstm (Feng et al. 2024) train with a parallel scan (default {m['cell']})",
+        help="recurrent cell; mingru/minlstm (Feng et al. 2024) train with a parallel scan "
+        f"(default {m['cell']})",
     )
     model.add_argument("--layers", type=int, help=f"stacked layers (default {m['num_layers']})")
     model.add_argument("--hidden", type=int, help=f"hidden units per layer (default {m['hidden_size']})")
