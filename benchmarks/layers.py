@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from benchmarks.timing import interleaved
+from benchmarks.timing import interleaved, training_call
 from rnnlab.layers import RecurrentConfig, RecurrentLayer
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def measure(
         for name, module in modules.items():
             if mode == "inference" and name.split("/")[0] == "dropout_hidden":
                 continue  # variational dropout is off in eval: the same as plain
-            runs[name] = _inference(module, x) if mode == "inference" else _training(module, x)
+            runs[name] = _inference(module, x) if mode == "inference" else training_call(module, x)
         seconds = interleaved(runs, repeats, device)
         for name, s in seconds.items():
             variant, _, impl = name.partition("/")
@@ -108,17 +108,6 @@ def _inference(module: nn.Module, x: torch.Tensor) -> Callable[[], object]:
         module.eval()
         with torch.no_grad():
             return module(x)
-
-    return run
-
-
-def _training(module: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-    def run() -> object:
-        module.train()
-        module.zero_grad(set_to_none=True)
-        out = module(x)[0]
-        out.sum().backward()
-        return out
 
     return run
 

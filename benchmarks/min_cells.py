@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from benchmarks.timing import interleaved
+from benchmarks.timing import interleaved, training_call
 from rnnlab.layers import MinGRU, MinLSTM, RecurrentLayer
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def measure(
     runs: dict[str, Callable[[], object]] = {}
     for name, model in models.items():
         model.to(device)
-        runs[name] = _training(model, x)
+        runs[name] = training_call(model, x)
     seconds = interleaved(runs, repeats, device)
     return [
         {
@@ -49,16 +49,6 @@ def measure(
         }
         for name, s in seconds.items()
     ]  # fmt: skip
-
-
-def _training(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-    def run() -> object:
-        model.zero_grad(set_to_none=True)
-        out = model(x)[0]
-        out.sum().backward()
-        return out
-
-    return run
 
 
 def suite_entry(ctx: Context) -> list[Section]:

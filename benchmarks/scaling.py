@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from benchmarks.timing import interleaved, peak_memory_of
+from benchmarks.timing import interleaved, peak_memory_of, training_call
 from rnnlab.layers import LSTM, MinGRU
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def sweep(
         runs: dict[str, Callable[[], object]] = {}
         for impl in IMPLS:
             model = layer(impl, size, hidden).to(device)
-            runs[impl] = _training(model, x)
+            runs[impl] = training_call(model, x)
         seconds = interleaved(runs, repeats, device)
         for impl, s in seconds.items():
             spec = {
@@ -89,16 +89,6 @@ def sweep(
                 }
             )
     return rows
-
-
-def _training(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-    def run() -> object:
-        model.zero_grad(set_to_none=True)
-        out = model(x)[0]
-        out.sum().backward()
-        return out
-
-    return run
 
 
 def plot(rows: list[dict[str, object]], path: Path) -> None:

@@ -45,6 +45,19 @@ def interleaved(
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def training_call(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], object]:
+    """A function doing forward + backward of a sum loss: one training call of a recurrent layer."""
+
+    def run() -> object:
+        model.train()
+        model.zero_grad(set_to_none=True)
+        out = model(x)[0]
+        out.sum().backward()
+        return out
+
+    return run
+
+
 def matmul_flops(device: torch.device, size: int = 2048, seconds: float = 1.0) -> float:
     """Dense float32 matmul FLOP/s of this machine: the best of several (size × size)² products.
 

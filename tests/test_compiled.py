@@ -12,6 +12,7 @@ import os
 import pytest
 import torch
 
+import tests.test_layers as layer_tests
 from rnnlab import compiled
 from rnnlab.kernels import EAGER
 from rnnlab.layers import RecurrentConfig, RecurrentLayer
@@ -32,15 +33,24 @@ needs_compiler = pytest.mark.skipif(
 )
 
 
-@needs_compiler
-def test_compiled_lstm_with_every_variant_equals_the_autograd_definition() -> None:
-    """Layer norm, variational dropout, lengths, 2 layers, both directions: compiled kernels give the
-    autograd loop's outputs, states and gradients (float32, 1e-5)."""
-    fast = variant_layer("lstm", "compiled", torch.float32, layer_norm=True, dropout_hidden=0.3)
-    slow = variant_layer("lstm", "autograd", torch.float32, layer_norm=True, dropout_hidden=0.3)
+DEVICE_CASES = [("cpu", "lstm"), ("cuda", "lstm"), ("cuda", "gru")]
+
+
+@pytest.mark.parametrize("device,cell", DEVICE_CASES, ids=[f"{d}-{c}" for d, c in DEVICE_CASES])
+def test_compiled_variants_equal_the_autograd_definition(device: str, cell: str) -> None:
+    """Layer norm, variational dropout, lengths, 2 layers, both directions: the compiled path gives the
+    autograd loop's outputs, states and gradients (float32, 1e-5). CPU: C++ kernels; GPU: Triton."""
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    reason = compiled.unavailable_reason(device)
+    if reason is not None:
+        pytest.skip(reason)
+    fast = variant_layer(cell, "compiled", torch.float32, layer_norm=True, dropout_hidden=0.3).to(device)
+    slow = variant_layer(cell, "autograd", torch.float32, layer_norm=True, dropout_hidden=0.3).to(device)
     slow.load_state_dict(fast.state_dict())
-    x = torch.randn(T, B, I)
-    hx = random_state(make_pair("lstm", torch.float32, num_layers=2, bidirectional=True)[1], torch.float32)
+    x = torch.randn(T, B, I, device=device)
+    hx = random_state(make_pair(cell, torch.float32, num_layers=2, bidirectional=True)[1], torch.float32)
+    hx = tuple(h.to(device) for h in hx) if isinstance(hx, tuple) else hx.to(device)
     results = []
     for layer in (fast, slow):
         torch.manual_seed(3)
@@ -125,32 +135,6 @@ def test_compiled_parity_grid(
     """The parity grid of test_layers on the compiled path: torch.nn's outputs and gradients."""
     if impl != "reference":
         pytest.skip("one compiled run per grid point")
-    ours, ref = make_pair(
-        cell, dtype, "compiled", num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first
+    layer_tests.test_parity_with_torch_nn(
+        cell, num_layers, bidirectional, batch_first, variable, "compiled", dtype
     )
-    x = torch.randn((B, T, I) if batch_first else (T, B, I), dtype=dtype)
-    hx = random_state(ref, dtype)
-    lengths = LENGTHS if variable else None
-    tol = 1e-5 if dtype == torch.float32 else 1e-10
-    for a, b in zip(
-        outputs_and_grads(ours, x, hx, lengths, False),
-        outputs_and_grads(ref, x, hx, lengths, True),
-        strict=True,
-    ):
-        torch.testing.assert_close(a, b, atol=tol, rtol=tol)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_cuda_compiled_variants_equal_the_autograd_definition(cell: str) -> None:
-    """On the GPU (Triton kernels) layer norm + variational dropout with lengths equal the autograd loop."""
-    fast = variant_layer(cell, "compiled", torch.float32, layer_norm=True, dropout_hidden=0.3).cuda()
-    slow = variant_layer(cell, "autograd", torch.float32, layer_norm=True, dropout_hidden=0.3).cuda()
-    slow.load_state_dict(fast.state_dict())
-    x = torch.randn(T, B, I, device="cuda")
-    results = []
-    for layer in (fast, slow):
-        torch.manual_seed(3)
-        results.append(outputs_and_grads(layer, x, None, LENGTHS, packed_api=False))
-    for a, b in zip(*results, strict=True):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)

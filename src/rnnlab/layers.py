@@ -738,7 +738,32 @@ class GRU(RecurrentLayer):
         super().__init__(config, device, dtype)
 
 
-class MinGRU(RecurrentLayer):
+class _MinLayer(RecurrentLayer):
+    """The constructor of :class:`MinGRU` and :class:`MinLSTM`: torch.nn's arguments minus W_hh's."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        impl: Impl = "auto",
+        dropout_input: float = 0.0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        config = RecurrentConfig(
+            self.cell, input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
+            impl=impl, dropout_input=dropout_input,
+        )  # fmt: skip
+        super().__init__(config, device, dtype)
+
+
+class MinGRU(_MinLayer):
     """minGRU (Feng et al. 2024; see :func:`rnnlab.cells.min_gru_cell`), trained with a parallel scan.
 
     h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ g(W_h x_t + b_h),  z_t = σ(W_z x_t + b_z): the gates read
@@ -749,29 +774,8 @@ class MinGRU(RecurrentLayer):
 
     cell = "mingru"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        *,
-        impl: Impl = "auto",
-        dropout_input: float = 0.0,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        config = RecurrentConfig(
-            "mingru", input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
-            impl=impl, dropout_input=dropout_input,
-        )  # fmt: skip
-        super().__init__(config, device, dtype)
 
-
-class MinLSTM(RecurrentLayer):
+class MinLSTM(_MinLayer):
     """minLSTM (Feng et al. 2024; see :func:`rnnlab.cells.min_lstm_cell`), trained with a parallel scan.
 
     h_t = f′_t ⊙ h_{t−1} + i′_t ⊙ g(W_h x_t + b_h) with the normalised gates f′ = f/(f + i),
@@ -780,24 +784,3 @@ class MinLSTM(RecurrentLayer):
     """
 
     cell = "minlstm"
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        *,
-        impl: Impl = "auto",
-        dropout_input: float = 0.0,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        config = RecurrentConfig(
-            "minlstm", input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
-            impl=impl, dropout_input=dropout_input,
-        )  # fmt: skip
-        super().__init__(config, device, dtype)

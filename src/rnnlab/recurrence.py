@@ -64,9 +64,6 @@ class ScanExtras:
     cell_norm: nn.LayerNorm | None = None
     weight_hr: Tensor | None = None
 
-    def is_empty(self) -> bool:
-        return all(v is None for v in (self.hidden_mask, self.hh_norm, self.cell_norm, self.weight_hr))
-
     def hand_written(self) -> bool:
         """Whether the hand-written BPTT expresses these extras (the projection and norms
         without a learned scale need the autograd loop)."""
