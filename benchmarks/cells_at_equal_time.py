@@ -40,8 +40,8 @@ RESULT = ROOT / "benchmarks" / "results" / "cells_equal_time.json"
 CELLS = ("lstm", "gru", "mingru", "minlstm")
 
 
-def train_all(data: Path, out: Path, cells: list[str], minutes: float, clock: str) -> None:
-    """Start one worker per cell at once (1 thread, nice 10) and wait for all of them."""
+def train_all(data: Path, out: Path, cells: list[str], minutes: float, clock: str, nice: int = 10) -> None:
+    """Start one worker per cell at once (1 thread, ``nice``) and wait for all of them."""
     env = {
         **os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
@@ -49,7 +49,7 @@ def train_all(data: Path, out: Path, cells: list[str], minutes: float, clock: st
     procs = {}
     for cell in cells:
         cmd = [
-            "nice", "-n", "10", sys.executable, "-m", "benchmarks.cells_at_equal_time", "--worker", cell,
+            "nice", "-n", str(nice), sys.executable, "-m", "benchmarks.cells_at_equal_time", "--worker", cell,
             "--data", str(data), "--out", str(out), "--minutes", str(minutes), "--clock", clock,
         ]  # fmt: skip
         procs[cell] = subprocess.Popen(
@@ -132,12 +132,15 @@ def suite_entry(ctx: Context) -> list[Section]:
     ]
 
 
-def run(data: Path, out: Path, cells: list[str], minutes: float, clock: str) -> dict[str, Any]:
+def run(
+    data: Path, out: Path, cells: list[str], minutes: float, clock: str, nice: int = 10
+) -> dict[str, Any]:
     started = time.strftime("%Y-%m-%d %H:%M")
     load = os.getloadavg()
-    train_all(data, out, cells, minutes, clock)
+    train_all(data, out, cells, minutes, clock, nice)
     return {
-        "command": f"python -m benchmarks.cells_at_equal_time --minutes {minutes:g} --clock {clock}",
+        "command": "python -m benchmarks.cells_at_equal_time "
+        f"--minutes {minutes:g} --clock {clock} --nice {nice}",
         "time": started, "load_average_at_start": list(load), "minutes": minutes, "clock": clock,
         "data": str(data), "rows": result_rows(out, cells),
     }  # fmt: skip
@@ -154,13 +157,16 @@ def main() -> None:
     parser.add_argument(
         "--clock", choices=("cpu", "wall"), default="cpu", help="CPU-time or wall-clock budget"
     )
+    parser.add_argument(
+        "--nice", type=int, default=10, help="niceness of the training processes (default 10)"
+    )
     parser.add_argument("--json", type=Path, default=RESULT, help="where to write the result")
     parser.add_argument("--worker", choices=CELLS, help=argparse.SUPPRESS)  # one training process
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.data, args.out, args.minutes, args.clock)
         return
-    result = run(args.data, args.out, args.cells, args.minutes, args.clock)
+    result = run(args.data, args.out, args.cells, args.minutes, args.clock, args.nice)
     print(
         f"{'cell':<9}{'params':>11}{'updates':>9}{'tokens':>11}{'perplexity':>12}{'bits/char':>10}"
         f"{'wall min':>9}"
