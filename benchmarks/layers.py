@@ -20,9 +20,14 @@ readable cells under autograd: the definition, and what variants ran on before).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+if __package__ in (None, ""):  # run as `python benchmarks/<name>.py`: make the package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 from torch import nn
