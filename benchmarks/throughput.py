@@ -125,16 +125,28 @@ def build(shape: LMShape, device: torch.device) -> dict[str, nn.Module]:
     return {"rnnlab RNNLM (fused)": ours, "torch.nn.LSTM model": plain}
 
 
-def measure(shape: LMShape, device: torch.device, steps: int, rounds: int) -> dict[str, float]:
-    """Median useful tokens/s per model, the models alternating round by round."""
+MATMUL = "dense matmul"  # the key of the interleaved matmul reference in measure()'s result
+
+
+def measure(
+    shape: LMShape, device: torch.device, steps: int, rounds: int, matmul_size: int = 0
+) -> dict[str, float]:
+    """Median useful tokens/s per model, and dense matmul FLOP/s (key ``MATMUL``), interleaved.
+
+    Each round times both models and a square float32 matmul (``matmul_size``, default 2048 on the
+    CPU, 8192 on a GPU), so the utilisation divides two rates measured under the same load, not a
+    rate by a best case taken at another moment.
+    """
     models = build(shape, device)
     opts = {k: torch.optim.AdamW(m.parameters(), lr=1e-3) for k, m in models.items()}
     x, y, mask = batch(shape, device)
     useful = int(mask.sum())
+    size = matmul_size or (2048 if device.type == "cpu" else 8192)
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     for k, m in models.items():  # warm-up: allocator, cuDNN/oneDNN plans
         for _ in range(2):
             update(m, opts[k], x, y, mask)
-    rates: dict[str, list[float]] = {k: [] for k in models}
+    rates: dict[str, list[float]] = {k: [] for k in (*models, MATMUL)}
     for _ in range(rounds):
         for k, m in models.items():
             sync(device)
@@ -143,6 +155,12 @@ def measure(shape: LMShape, device: torch.device, steps: int, rounds: int) -> di
                 update(m, opts[k], x, y, mask)
             sync(device)
             rates[k].append(steps * useful / (time.perf_counter() - start))
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(3):
+            a @ b
+        sync(device)
+        rates[MATMUL].append(3 * 2 * size**3 / (time.perf_counter() - start))
     return {k: statistics.median(v) for k, v in rates.items()}
 
 
@@ -171,10 +189,12 @@ def suite_entry(ctx: Context) -> list[Section]:
         ],
     )
     steps, rounds = ctx.pick((1, 2), (2, 3), (3, 5))
-    peak = ctx.matmul_flops()
     rows = []
+    matmul = []
     for shape in shapes:
-        rates = measure(shape, ctx.device, steps, rounds)
+        rates = measure(shape, ctx.device, steps, rounds, ctx.pick(256, 0, 0))
+        peak = rates.pop(MATMUL)
+        matmul.append(peak / 1e9)
         flops = training_flops_per_token(shape.config())
         memory = float("nan")
         if ctx.mode != "quick":  # a fresh process per probe: too slow for CI
@@ -197,7 +217,8 @@ def suite_entry(ctx: Context) -> list[Section]:
             COLUMNS,
             rows,
             [
-                f"machine: {peak / 1e9:.0f} GFLOP/s dense float32 matmul (measured in this run)",
+                "% of matmul: useful GFLOP/s over the FLOP/s of a dense square float32 matmul timed in the "
+                f"same rounds (medians {', '.join(f'{g:.0f}' for g in matmul)} GFLOP/s for the rows' shapes)",
                 "tokens/s and GFLOP/s count useful (non-padding) tokens only; FLOPs = 3 × forward matmul "
                 "FLOPs (2·4H·(I+H) per LSTM layer + 2·H·V for the output layer) per token",
                 "padding 25%: rows end in padding, as padded poems do; the fused kernel computes it too",
@@ -227,9 +248,15 @@ def main() -> None:
     dev = torch.device(args.device)
     shape = LMShape(args.vocab, args.embed, args.hidden, args.layers, args.bptt, args.batch, args.padding)
     med = measure(shape, dev, args.steps, args.rounds)
+    matmul = med.pop(MATMUL)
+    flops = training_flops_per_token(shape.config())
     print(f"device {dev}, threads {torch.get_num_threads()}, {shape}")
+    print(f"dense matmul {matmul / 1e9:.0f} GFLOP/s; training FLOPs per useful token {flops / 1e6:.1f} M")
     for k, v in med.items():
-        print(f"{k:<24} {v:>12,.0f} useful tokens/s (median of {args.rounds})")
+        print(
+            f"{k:<24} {v:>12,.0f} useful tokens/s (median of {args.rounds}), {v * flops / 1e9:.0f} GFLOP/s "
+            f"= {100 * v * flops / matmul:.0f}% of matmul"
+        )
     ratio = med["rnnlab RNNLM (fused)"] / med["torch.nn.LSTM model"]
     print(f"ratio ours / torch.nn = {ratio:.3f}  ({'within' if ratio >= 0.95 else 'NOT within'} 5%)")
 
