@@ -32,7 +32,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/<name>.py`: make the 
 import torch
 from torch import nn
 
-from benchmarks.timing import interleaved, training_call
+from benchmarks.timing import CLOCKS, interleaved, training_call
 from rnnlab.layers import RecurrentConfig, RecurrentLayer
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def measure(
     modes: tuple[str, ...],
     repeats: int,
     device: torch.device,
+    clock: str = "wall",
 ) -> list[dict[str, object]]:
     """Rows of ms/batch, tokens/s and the ratio to torch.nn for each (variant, impl) in ``cases``."""
     torch.manual_seed(0)
@@ -95,7 +96,7 @@ def measure(
             if mode == "inference" and name.split("/")[0] == "dropout_hidden":
                 continue  # variational dropout is off in eval: the same as plain
             runs[name] = _inference(module, x) if mode == "inference" else training_call(module, x)
-        seconds = interleaved(runs, repeats, device)
+        seconds = interleaved(runs, repeats, device, clock=clock)
         for name, s in seconds.items():
             variant, _, impl = name.partition("/")
             rows.append(
@@ -134,8 +135,8 @@ def suite_entry(ctx: Context) -> list[Section]:
     if ctx.mode == "full":
         lstm_cases.append(("layer_norm", "autograd"))
         gru_cases += [("plain", "fused"), ("layer_norm", "autograd")]
-    rows = measure("lstm", shape, lstm_cases, ("training", "inference"), repeats, ctx.device)
-    rows += measure("gru", shape, gru_cases, ("training",), repeats, ctx.device)
+    rows = measure("lstm", shape, lstm_cases, ("training", "inference"), repeats, ctx.device, ctx.clock)
+    rows += measure("gru", shape, gru_cases, ("training",), repeats, ctx.device, ctx.clock)
     bi = Shape(**{**shape.__dict__, "bidirectional": True})
     rows += measure(
         "lstm", bi, cases_for(["layer_norm"], ["reference", *compiled]), ("training",), repeats, ctx.device
@@ -143,7 +144,7 @@ def suite_entry(ctx: Context) -> list[Section]:
     return [
         Section(
             "layers",
-            f"Recurrent layers, {shape}, {ctx.device}, {ctx.threads} threads",
+            f"Recurrent layers, {shape}, {ctx.device}, {ctx.threads} threads, {ctx.clock} clock",
             COLUMNS,
             rows,
             [
@@ -174,16 +175,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per implementation")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    parser.add_argument("--clock", choices=CLOCKS, default="wall", help="wall or CPU time (see timing.py)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     shape = Shape(args.steps, args.batch, args.input, args.hidden, args.layers, args.bidirectional)
     rows = measure(
-        args.cell, shape, cases_for(args.variants, args.impls), tuple(args.modes), args.repeats, device
+        args.cell,
+        shape,
+        cases_for(args.variants, args.impls),
+        tuple(args.modes),
+        args.repeats,
+        device,
+        args.clock,
     )
     print(
-        f"{args.cell.upper()} {shape} device={device} threads={torch.get_num_threads()} "
+        f"{args.cell.upper()} {shape} device={device} threads={torch.get_num_threads()} clock={args.clock} "
         f"torch={torch.__version__}"
     )
     print(f"{'mode':<10}{'variant':<16}{'impl':<11}{'ms/batch':>10}{'tokens/s':>12}{'× torch.nn':>12}")

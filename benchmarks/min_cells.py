@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from benchmarks.timing import interleaved, training_call
+from benchmarks.timing import CLOCKS, interleaved, training_call
 from rnnlab.layers import MinGRU, MinLSTM, RecurrentLayer
 
 if TYPE_CHECKING:
@@ -28,7 +28,14 @@ COLUMNS = ["T", "impl", "ms/batch", "tokens/s", "× torch.nn.GRU"]
 
 
 def measure(
-    steps: int, batch: int, size: int, hidden: int, layers: int, repeats: int, device: torch.device
+    steps: int,
+    batch: int,
+    size: int,
+    hidden: int,
+    layers: int,
+    repeats: int,
+    device: torch.device,
+    clock: str = "wall",
 ) -> list[dict[str, object]]:
     torch.manual_seed(0)
     models: dict[str, nn.Module] = {"torch.nn.GRU": nn.GRU(size, hidden, layers)}
@@ -41,7 +48,7 @@ def measure(
     for name, model in models.items():
         model.to(device)
         runs[name] = training_call(model, x)
-    seconds = interleaved(runs, repeats, device)
+    seconds = interleaved(runs, repeats, device, clock=clock)
     return [
         {
             "T": steps, "impl": name, "ms/batch": s * 1e3, "tokens/s": steps * batch / s,
@@ -59,11 +66,12 @@ def suite_entry(ctx: Context) -> list[Section]:
     repeats = ctx.pick(2, 3, 5)
     rows = []
     for steps in steps_list:
-        rows += measure(steps, batch, size, hidden, 2, repeats, ctx.device)
+        rows += measure(steps, batch, size, hidden, 2, repeats, ctx.device, ctx.clock)
     return [
         Section(
             "min_cells",
-            f"minGRU/minLSTM training vs torch.nn.GRU, B={batch} I={size} H={hidden}, 2 layers, {ctx.device}",
+            f"minGRU/minLSTM training vs torch.nn.GRU, B={batch} I={size} H={hidden}, 2 layers, "
+            f"{ctx.device}, {ctx.clock} clock",
             COLUMNS,
             rows,
             ["tokens/s of forward + backward over whole sequences; × torch.nn.GRU: same interleaved run"],
@@ -83,12 +91,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clock", choices=CLOCKS, default="wall", help="wall or CPU time (see timing.py)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"{'T':>6}  {'impl':<28}{'ms/batch':>10}{'tokens/s':>12}{'× GRU':>8}")
     for steps in args.steps:
         for r in measure(
-            steps, args.batch, args.input, args.hidden, args.layers, args.repeats, torch.device(args.device)
+            steps,
+            args.batch,
+            args.input,
+            args.hidden,
+            args.layers,
+            args.repeats,
+            torch.device(args.device),
+            args.clock,
         ):
             print(
                 f"{r['T']:>6}  {r['impl']:<28}{r['ms/batch']:>10.1f}{r['tokens/s']:>12,.0f}"

@@ -57,6 +57,7 @@ def sweep(
     device: torch.device,
     threads: int,
     memory: bool = True,
+    clock: str = "wall",
 ) -> list[dict[str, object]]:
     """Time (interleaved) and, if ``memory``, peak memory (a fresh process each) at every point."""
     rows: list[dict[str, object]] = []
@@ -67,7 +68,7 @@ def sweep(
         for impl in IMPLS:
             model = layer(impl, size, hidden).to(device)
             runs[impl] = training_call(model, x)
-        seconds = interleaved(runs, repeats, device)
+        seconds = interleaved(runs, repeats, device, clock=clock)
         for impl, s in seconds.items():
             spec = {
                 "impl": impl,
@@ -139,7 +140,9 @@ def suite_entry(ctx: Context) -> list[Section]:
 
     batch, size = ctx.pick((2, 8), (32, 128), (32, 128))
     repeats = ctx.pick(1, 2, 3)
-    rows = sweep(points_for(ctx.mode), batch, size, repeats, ctx.device, ctx.threads, ctx.mode != "quick")
+    rows = sweep(
+        points_for(ctx.mode), batch, size, repeats, ctx.device, ctx.threads, ctx.mode != "quick", ctx.clock
+    )
     plot(rows, ctx.out_dir / "scaling.png")
     return [
         Section(

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from benchmarks.timing import ROOT, matmul_flops
+from benchmarks.timing import CLOCKS, ROOT, matmul_flops
 
 # name → "module:function". The order is the order of the run and of the report.
 ENTRIES: dict[str, str] = {
@@ -53,6 +53,7 @@ class Context:
     threads: int
     out_dir: Path
     data_dir: Path | None  # ../shared/data when present (quality entries skip without it)
+    clock: str = "wall"  # "wall" or "cpu" (process CPU time: robust on an oversubscribed machine)
     _matmul: dict[str, float] = field(default_factory=dict)
 
     def pick(self, quick: Any, default: Any, full: Any) -> Any:
@@ -164,6 +165,7 @@ def _meta(ctx: Context) -> dict[str, Any]:
         "mode": ctx.mode,
         "device": str(ctx.device),
         "threads": ctx.threads,
+        "clock": ctx.clock,
         "torch": torch.__version__,
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "time": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -177,6 +179,7 @@ def _report(summary: dict[str, Any], sections: list[Section]) -> str:
         "# Benchmark summary",
         "",
         f"`python -m benchmarks` ({meta['mode']}), device {meta['device']}, {meta['threads']} threads, "
+        f"{meta['clock']} clock, "
         f"torch {meta['torch']}, {meta['time']}, {meta['seconds']:.0f} s. Ratios compare implementations "
         "measured interleaved in this run; absolute numbers move with the machine's load "
         f"(load average at the start: {meta['load_average']}).",
@@ -197,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        default="wall",
+        help="time with the wall clock (default) or CPU time — for a machine other jobs oversubscribe, "
+        "with --threads 1 (see benchmarks/timing.py)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=ROOT / "benchmarks" / "results",
@@ -210,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         out_dir=args.out,
         data_dir=args.data if args.data.is_dir() else None,
+        clock=args.clock,
     )
     summary = run(ctx, args.only or list(ENTRIES))
     failed = [name for name, message in summary["errors"].items() if not message.startswith("skipped")]

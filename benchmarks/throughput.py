@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/<name>.py`: make the 
 import torch
 from torch import Tensor, nn
 
-from benchmarks.timing import peak_memory_of, sync
+from benchmarks.timing import CLOCKS, clock_function, peak_memory_of, sync
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 
 if TYPE_CHECKING:
@@ -129,7 +128,7 @@ MATMUL = "dense matmul"  # the key of the interleaved matmul reference in measur
 
 
 def measure(
-    shape: LMShape, device: torch.device, steps: int, rounds: int, matmul_size: int = 0
+    shape: LMShape, device: torch.device, steps: int, rounds: int, matmul_size: int = 0, clock: str = "wall"
 ) -> dict[str, float]:
     """Median useful tokens/s per model, and dense matmul FLOP/s (key ``MATMUL``), interleaved.
 
@@ -137,6 +136,7 @@ def measure(
     CPU, 8192 on a GPU), so the utilisation divides two rates measured under the same load, not a
     rate by a best case taken at another moment.
     """
+    now = clock_function(clock, device)
     models = build(shape, device)
     opts = {k: torch.optim.AdamW(m.parameters(), lr=1e-3) for k, m in models.items()}
     x, y, mask = batch(shape, device)
@@ -150,17 +150,17 @@ def measure(
     for _ in range(rounds):
         for k, m in models.items():
             sync(device)
-            start = time.perf_counter()
+            start = now()
             for _ in range(steps):
                 update(m, opts[k], x, y, mask)
             sync(device)
-            rates[k].append(steps * useful / (time.perf_counter() - start))
+            rates[k].append(steps * useful / (now() - start))
         sync(device)
-        start = time.perf_counter()
+        start = now()
         for _ in range(3):
             a @ b
         sync(device)
-        rates[MATMUL].append(3 * 2 * size**3 / (time.perf_counter() - start))
+        rates[MATMUL].append(3 * 2 * size**3 / (now() - start))
     return {k: statistics.median(v) for k, v in rates.items()}
 
 
@@ -192,7 +192,7 @@ def suite_entry(ctx: Context) -> list[Section]:
     rows = []
     matmul = []
     for shape in shapes:
-        rates = measure(shape, ctx.device, steps, rounds, ctx.pick(256, 0, 0))
+        rates = measure(shape, ctx.device, steps, rounds, ctx.pick(256, 0, 0), ctx.clock)
         peak = rates.pop(MATMUL)
         matmul.append(peak / 1e9)
         flops = training_flops_per_token(shape.config())
@@ -242,12 +242,13 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=7, help="alternating rounds; the median is kept")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--clock", choices=CLOCKS, default="wall", help="wall or CPU time (see timing.py)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
     shape = LMShape(args.vocab, args.embed, args.hidden, args.layers, args.bptt, args.batch, args.padding)
-    med = measure(shape, dev, args.steps, args.rounds)
+    med = measure(shape, dev, args.steps, args.rounds, clock=args.clock)
     matmul = med.pop(MATMUL)
     flops = training_flops_per_token(shape.config())
     print(f"device {dev}, threads {torch.get_num_threads()}, {shape}")

@@ -27,10 +27,31 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+CLOCKS = ("wall", "cpu")
+
+
+def clock_function(clock: str, device: torch.device) -> Callable[[], float]:
+    """``time.perf_counter`` for wall-clock timing, ``time.process_time`` for CPU time.
+
+    CPU time (of one thread) is what to compare on a machine that other jobs oversubscribe: it
+    counts the work done, not the waits for a core, so its ratios hold when wall-clock ratios are
+    noise. With several threads it adds up their work (and OpenMP's spinning), so use it with
+    ``--threads 1``. A GPU's work is not CPU time: there it is always the wall clock.
+    """
+    if clock == "cpu" and device.type == "cpu":
+        return time.process_time
+    return time.perf_counter
+
+
 def interleaved(
-    runs: dict[str, Callable[[], object]], repeats: int, device: torch.device, warmup: int = 1
+    runs: dict[str, Callable[[], object]],
+    repeats: int,
+    device: torch.device,
+    warmup: int = 1,
+    clock: str = "wall",
 ) -> dict[str, float]:
     """Median seconds per call of each function, timed round-robin ``repeats`` times after warm-up."""
+    now = clock_function(clock, device)
     for run in runs.values():
         for _ in range(warmup):
             run()
@@ -38,10 +59,10 @@ def interleaved(
     for _ in range(repeats):
         for name, run in runs.items():
             sync(device)
-            start = time.perf_counter()
+            start = now()
             run()
             sync(device)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(now() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
