@@ -110,6 +110,29 @@ def test_a_failing_compilation_warns_once_and_runs_eagerly() -> None:
     torch.testing.assert_close(guarded(a, b), a + b)  # no second attempt, no second warning
 
 
+def test_past_the_recompile_limit_one_more_variant_compiles_or_runs_eagerly() -> None:
+    """Dynamo's limit of 8 variants is raised for one more compile; past that, the variant runs
+    eagerly without a warning and the kernel stays compiled for the others."""
+
+    class FailOnRecompileLimitHit(Exception):  # Dynamo's exception, matched by name
+        pass
+
+    calls: list[str] = []
+
+    def limited(*args: object) -> object:
+        calls.append("compiled")
+        if len(calls) < 4:
+            raise FailOnRecompileLimitHit("recompile_limit reached")
+        return "compiled result"
+
+    guarded = compiled._Guarded(torch.add)  # type: ignore[arg-type]
+    guarded.compiled = limited
+    a = torch.ones(2)
+    torch.testing.assert_close(guarded(a, a), a + a)  # both tries hit the limit: eager, no warning
+    assert guarded(a, a) == "compiled result"  # the first try hits it, the raised limit compiles
+    assert not guarded.failed and calls == ["compiled"] * 4
+
+
 def test_compiled_is_refused_for_the_min_cells() -> None:
     """The min cells have no step kernels to compile: the config says which impls they take."""
     from rnnlab.errors import ConfigError

@@ -25,6 +25,8 @@ import torch
 
 from rnnlab.kernels import EAGER, KernelSet
 
+RECOMPILE_LIMIT = 64  # compiled variants per kernel (Dynamo's default is 8)
+
 
 @functools.cache
 def unavailable_reason(device_type: str) -> str | None:
@@ -57,20 +59,42 @@ class _Guarded:
         self.failed = False
 
     def __call__(self, *args: Any) -> Any:
-        if not self.failed:
-            try:
+        if self.failed:
+            return self.eager(*args)
+        try:
+            return self.compiled(*args)
+        except Exception as error:  # a compiler or backend failure: keep training, say why
+            if not _recompile_limit(error):
+                return self._give_up(error, args)
+        # Past Dynamo's limit of 8 variants per function. Each kernel is specialised per dtype,
+        # mask, variant and (once) batch size, and a process that runs many configurations (a test
+        # suite, a benchmark) needs more. The raised limit matters only while compiling: later
+        # calls find the variant among the cached ones without it.
+        import torch._dynamo
+
+        try:
+            with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
                 return self.compiled(*args)
-            except Exception as error:  # a compiler or backend failure: keep training, say why
-                self.failed = True
-                first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                warnings.warn(
-                    f"torch.compile failed for {self.eager.__name__} ({type(error).__name__}: "
-                    f"{first_line}); running the eager kernels instead. Use impl='reference' to "
-                    "skip compiling",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
+        except Exception as error:
+            if _recompile_limit(error):
+                return self.eager(*args)  # this variant only; the compiled ones keep running
+            return self._give_up(error, args)
+
+    def _give_up(self, error: Exception, args: tuple[Any, ...]) -> Any:
+        self.failed = True
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        warnings.warn(
+            f"torch.compile failed for {self.eager.__name__} ({type(error).__name__}: {first_line}); "
+            "running the eager kernels instead. Use impl='reference' to skip compiling",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return self.eager(*args)
+
+
+def _recompile_limit(error: Exception) -> bool:
+    """Dynamo's refusal to compile another variant (matched by name: importing Dynamo is slow)."""
+    return type(error).__name__ == "FailOnRecompileLimitHit"
 
 
 # Which kernels are worth compiling, per device type. Measured on a 2-core Sapphire Rapids

@@ -270,6 +270,9 @@ class _BPTTScan(torch.autograd.Function):
         run: _Run = ctx.run
         mask: Tensor | None = ctx.mask
         weight_hh, hmask, hh_w, c_w = ctx.saved_tensors
+        # The gradient of a slice (one direction of a bidirectional output, a batch_first view) is
+        # strided; one copy makes every step's slice contiguous, so a compiled kernel sees one layout.
+        d_outputs = d_outputs.contiguous()
         steps = d_outputs.shape[0]
         dh_mm, dh_keep = torch.zeros_like(d_h_last), d_h_last
         dc = d_c_last if step.kind == "lstm" else None
