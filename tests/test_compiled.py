@@ -8,6 +8,7 @@ parity grid of tests/test_layers.py on the compiled path (minutes).
 from __future__ import annotations
 
 import os
+import warnings
 
 import pytest
 import torch
@@ -158,6 +159,7 @@ def test_compiled_parity_grid(
     """The parity grid of test_layers on the compiled path: torch.nn's outputs and gradients."""
     if impl != "reference":
         pytest.skip("one compiled run per grid point")
+    warnings.simplefilter("error", RuntimeWarning)  # a fallback to the eager kernels fails the test
     layer_tests.test_parity_with_torch_nn(
         cell, num_layers, bidirectional, batch_first, variable, "compiled", dtype
     )
