@@ -96,28 +96,27 @@ def test_kernel_forward_and_backward_equal_autograd_of_the_cells(
     dh_mm = torch.randn(B, H, dtype=torch.float64)
     dh_keep = dh - (dh_mm if hmask is None else dh_mm * hmask)
     if kind == "lstm":
-        da, d_raw, dc_prev, keep, d_cn = kernels.lstm_backward(
-            dh_mm, dh_keep, dout, dc, p["c"].detach(), saved, m, hmask, hh_w, c_w
+        d_gx, d_raw, dc_prev, keep, grads = kernels.lstm_backward(
+            dh_mm, dh_keep, dout, dc, p["c"].detach(), saved, m, hmask, hh_w, c_w, True
         )
-        d_gx, d_gh = da, da
         torch.testing.assert_close(dc_prev, auto["c"], atol=1e-12, rtol=1e-12)
-        if norm:
-            assert d_cn is not None
-            c_hat = (saved[2][0] - saved[2][1]) * saved[2][2]
-            torch.testing.assert_close((d_cn * c_hat).sum(0), auto["c_w"], atol=1e-12, rtol=1e-12)
-            torch.testing.assert_close(d_cn.sum(0), auto["c_b"], atol=1e-12, rtol=1e-12)
     elif kind == "gru":
-        d_gx, d_gh, d_raw, keep = kernels.gru_backward(
-            dh_mm, dh_keep, dout, p["h"].detach(), saved, m, hmask, hh_w
+        d_gx, d_raw, keep, grads = kernels.gru_backward(
+            dh_mm, dh_keep, dout, p["h"].detach(), saved, m, hmask, hh_w, True
         )
     else:
-        d_gx, d_raw, keep = kernels.rnn_backward(dh_mm, dh_keep, dout, saved, m, hmask, hh_w, relu)
-        d_gh = d_gx
+        d_gx, d_raw, keep, grads = kernels.rnn_backward(
+            dh_mm, dh_keep, dout, saved, m, hmask, hh_w, relu, True
+        )
     torch.testing.assert_close(d_gx, auto["gx"], atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(d_raw, auto["gh_raw"], atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(keep, auto["h"], atol=1e-12, rtol=1e-12)
-    torch.testing.assert_close(d_gh.sum(0), auto["b_hh"], atol=1e-12, rtol=1e-12)
+    d_bias, d_hh_w, d_c_w, d_c_b = grads
+    torch.testing.assert_close(d_bias, auto["b_hh"], atol=1e-12, rtol=1e-12)
     if norm:
-        gh_raw, mean, rstd = saved[-1]
-        hh_hat = (gh_raw - mean) * rstd
-        torch.testing.assert_close((d_gh * hh_hat).sum(0), auto["hh_w"], atol=1e-12, rtol=1e-12)
+        torch.testing.assert_close(d_hh_w, auto["hh_w"], atol=1e-12, rtol=1e-12)
+        if kind == "lstm":
+            torch.testing.assert_close(d_c_w, auto["c_w"], atol=1e-12, rtol=1e-12)
+            torch.testing.assert_close(d_c_b, auto["c_b"], atol=1e-12, rtol=1e-12)
+    else:
+        assert d_hh_w is None and d_c_w is None and d_c_b is None

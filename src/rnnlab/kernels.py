@@ -40,6 +40,8 @@ import torch
 from torch import Tensor
 
 Saved = tuple[Any, ...]
+# A step's share of the gradients of b_hh, the hidden norm's γ, the cell norm's γ and β (None: absent).
+Grads = tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None]
 
 
 def _norm(x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -72,6 +74,27 @@ def _hidden_backward(d_gh: Tensor, stats: Saved, hh_weight: Tensor | None) -> Te
         return d_gh
     gh_raw, mean, rstd = stats
     return _norm_backward(d_gh, gh_raw, mean, rstd, hh_weight)
+
+
+def _parameter_sums(
+    d_gh: Tensor, hh_stats: Saved, need_bias: bool, d_cn: Tensor | None = None, c_stats: Saved = ()
+) -> Grads:
+    """This step's share of ∂L/∂b_hh = Σ ∂L/∂gh, ∂L/∂γ_h = Σ ∂L/∂gh ⊙ x̂ and the cell norm's
+    ∂L/∂γ_c = Σ ∂L/∂(LN(C)⊙γ+β) ⊙ Ĉ, ∂L/∂β_c = Σ ∂L/∂(LN(C)⊙γ+β), summed over the batch.
+
+    Summing per step keeps the work on data still in the cache (and inside the fused kernel)
+    instead of stacking every step's tensors for one pass at the end.
+    """
+    d_bias = d_gh.sum(0) if need_bias else None
+    d_hh = None
+    if hh_stats:
+        gh_raw, mean, rstd = hh_stats
+        d_hh = (d_gh * (gh_raw - mean) * rstd).sum(0)
+    d_cw = d_cb = None
+    if d_cn is not None:
+        c_new, mean, rstd = c_stats
+        d_cw, d_cb = (d_cn * (c_new - mean) * rstd).sum(0), d_cn.sum(0)
+    return d_bias, d_hh, d_cw, d_cb
 
 
 def _carry(h_new: Tensor, h: Tensor, m: Tensor | None, hmask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
@@ -154,7 +177,8 @@ def lstm_backward(
     hmask: Tensor | None,
     hh_weight: Tensor | None,
     c_weight: Tensor | None,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Grads]:
     """Gradient of the LSTM step, given ∂L/∂h_t (in two parts, see the module) and ∂L/∂C_t.
 
     δC = ∂L/∂C_t + ∂L/∂h_t ⊙ o_t ⊙ tanh′          (tanh′ = 1 − tanh², through LN when on)
@@ -162,7 +186,7 @@ def lstm_backward(
     ∂L/∂C_{t−1} = δC ⊙ f_t;  each gate's pre-activation gradient multiplies by σ′ or tanh′.
 
     Returns (∂L/∂a = ∂L/∂gx = ∂L/∂gh (B, 4H), ∂L/∂gh_raw, ∂L/∂C_{t−1}, the part of ∂L/∂h_{t−1}
-    that skips the product, ∂L/∂(LN(C_t)⊙γ+β) for the cell norm's parameters or None).
+    that skips the product, this step's parameter sums — see :func:`_parameter_sums`).
     """
     act, tanh_c, c_stats, hh_stats = saved
     i, f, g, o = act.chunk(4, dim=1)
@@ -188,7 +212,8 @@ def lstm_backward(
     dc_prev = dc_total * f
     if m is not None:
         dc_prev = torch.where(m, dc_prev, dc)
-    return da, _hidden_backward(da, hh_stats, hh_weight), dc_prev, _passed(dh, m, None), d_cn
+    grads = _parameter_sums(da, hh_stats, need_bias, d_cn, c_stats)
+    return da, _hidden_backward(da, hh_stats, hh_weight), dc_prev, _passed(dh, m, None), grads
 
 
 # ----------------------------------------------------------------------------------------- GRU
@@ -223,15 +248,17 @@ def gru_backward(
     m: Tensor | None,
     hmask: Tensor | None,
     hh_weight: Tensor | None,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Tensor, Grads]:
     """Gradient of the GRU step, given ∂L/∂H_t (in two parts, see the module).
 
     ∂L/∂H̃ = ∂L/∂H_t ⊙ (1 − Z),   ∂L/∂Z = ∂L/∂H_t ⊙ (H_{t−1} − H̃),   direct ∂L/∂H_{t−1} = ∂L/∂H_t ⊙ Z
     δn = ∂L/∂H̃ ⊙ (1 − H̃²),   ∂L/∂R = δn ⊙ (H_{t−1} W_hh + b_hh);  the hidden product of the
     candidate receives δn ⊙ R.
 
-    Returns (∂L/∂gx (B, 3H), ∂L/∂gh (B, 3H), ∂L/∂gh_raw, the part of ∂L/∂H_{t−1} that skips
-    the product — its direct path Z and, past the end, everything).
+    Returns (∂L/∂gx (B, 3H), ∂L/∂gh_raw, the part of ∂L/∂H_{t−1} that skips the product — its
+    direct path Z and, past the end, everything — and this step's parameter sums, taken of
+    ∂L/∂gh = (δr, δz, δn ⊙ R), see :func:`_parameter_sums`).
     """
     r, z, n, hn, hh_stats = saved
     dh, d_new = _incoming(dh_mm, dh_keep, dout, m, hmask)
@@ -241,9 +268,9 @@ def gru_backward(
     d_gh = torch.cat((dr, dz, dn * r), dim=1)
     return (
         torch.cat((dr, dz, dn), dim=1),
-        d_gh,
         _hidden_backward(d_gh, hh_stats, hh_weight),
         _passed(dh, m, d_new * z),
+        _parameter_sums(d_gh, hh_stats, need_bias),
     )
 
 
@@ -275,15 +302,22 @@ def rnn_backward(
     hmask: Tensor | None,
     hh_weight: Tensor | None,
     relu: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Tensor, Grads]:
     """∂L/∂a = ∂L/∂s_t ⊙ f′(a), f′ read off the output: tanh′ = 1 − s², relu′ = [s > 0].
 
-    Returns (∂L/∂a = ∂L/∂gx = ∂L/∂gh, ∂L/∂gh_raw, the part of ∂L/∂h_{t−1} that skips the product).
+    Returns (∂L/∂a = ∂L/∂gx = ∂L/∂gh, ∂L/∂gh_raw, the part of ∂L/∂h_{t−1} that skips the product,
+    this step's parameter sums).
     """
     s, hh_stats = saved
     dh, d_new = _incoming(dh_mm, dh_keep, dout, m, hmask)
     da = d_new * (s > 0).to(s.dtype) if relu else d_new * (1 - s * s)
-    return da, _hidden_backward(da, hh_stats, hh_weight), _passed(dh, m, None)
+    return (
+        da,
+        _hidden_backward(da, hh_stats, hh_weight),
+        _passed(dh, m, None),
+        _parameter_sums(da, hh_stats, need_bias),
+    )
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from rnnlab.cells import (
     min_lstm_log_coefficients,
     rnn_cell,
 )
-from rnnlab.kernels import EAGER, KernelSet, Saved, state_gradient
+from rnnlab.kernels import EAGER, Grads, KernelSet, Saved, state_gradient
 
 CellKind = Literal["rnn", "lstm", "gru"]
 MinKind = Literal["mingru", "minlstm"]
@@ -169,31 +169,45 @@ class _Step:
         hmask: Tensor | None,
         hh_w: Tensor | None,
         c_w: Tensor | None,
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor, Tensor | None]:
-        """(∂L/∂gx_t, ∂L/∂gh_t, ∂L/∂gh_raw_t, ∂L/∂C_{t−1}, ∂L/∂h_{t−1} past the product, ∂L/∂LN(C_t))."""
+        need_bias: bool,
+    ) -> tuple[Tensor, Tensor, Tensor | None, Tensor, Grads]:
+        """(∂L/∂gx_t, ∂L/∂gh_raw_t, ∂L/∂C_{t−1}, ∂L/∂h_{t−1} past the product, parameter sums)."""
         k = self.kernels
         if self.kind == "lstm":
-            da, d_raw, dc, keep, d_cn = k.lstm_backward(
-                dh_mm, dh_keep, dout, dc, prev, saved, m, hmask, hh_w, c_w
+            da, d_raw, dc, keep, grads = k.lstm_backward(
+                dh_mm, dh_keep, dout, dc, prev, saved, m, hmask, hh_w, c_w, need_bias
             )
-            return da, da, d_raw, dc, keep, d_cn
+            return da, d_raw, dc, keep, grads
         if self.kind == "gru":
-            d_gx, d_gh, d_raw, keep = k.gru_backward(dh_mm, dh_keep, dout, prev, saved, m, hmask, hh_w)
-            return d_gx, d_gh, d_raw, None, keep, None
-        da, d_raw, keep = k.rnn_backward(dh_mm, dh_keep, dout, saved, m, hmask, hh_w, self.relu)
-        return da, da, d_raw, None, keep, None
+            d_gx, d_raw, keep, grads = k.gru_backward(
+                dh_mm, dh_keep, dout, prev, saved, m, hmask, hh_w, need_bias
+            )
+            return d_gx, d_raw, None, keep, grads
+        da, d_raw, keep, grads = k.rnn_backward(
+            dh_mm, dh_keep, dout, saved, m, hmask, hh_w, self.relu, need_bias
+        )
+        return da, d_raw, None, keep, grads
 
 
 @dataclass
 class _Run:
-    """The forward loop's results and, when kept, what the backward pass reads."""
+    """The forward loop's results and, when kept, what the backward pass reads.
 
-    outputs: Tensor
+    ``states`` (T + 1, B, H) holds h_0 and then each step's output; ``outputs`` is its view
+    ``states[1:]``. Wherever a step is inside its sequence, the output *is* the state, and a
+    step past the end has no gradient — so ``states[t]`` serves as h_{t−1} for step t in the
+    backward pass (the GRU's direct path, ∂L/∂W_hh) without a copy of every state.
+    """
+
+    states: Tensor
     h: Tensor
     c: Tensor | None
-    h_ins: list[Tensor]  # the product's input at each step, h_{t−1} ⊙ m_hidden
-    prevs: list[Tensor]  # C_{t−1} (LSTM) or h_{t−1} (GRU) at each step
+    c_prevs: list[Tensor]  # LSTM: C_{t−1} at each step
     saved: list[Saved]
+
+    @property
+    def outputs(self) -> Tensor:
+        return self.states[1:]
 
 
 def _forward_loop(
@@ -214,20 +228,19 @@ def _forward_loop(
     h, c = h0, c0
     h_in = h0 if hmask is None else h0 * hmask
     w_t = weight_hh.t()
-    run = _Run(gx, h0, c0, [], [], [])
-    outputs = []
+    states = h0.new_empty(gx.shape[0] + 1, *h0.shape)
+    states[0] = h0
+    run = _Run(states, h0, c0, [], [])
     for t in range(gx.shape[0]):
-        if keep:
-            run.h_ins.append(h_in)
-            if step.kind != "rnn":
-                run.prevs.append(h if c is None else c)
+        if keep and c is not None:
+            run.c_prevs.append(c)
         gh_raw = torch.mm(h_in, w_t)
         m = None if mask is None else mask[t]
         out, h, c, h_in, saved = step.forward(gx[t], gh_raw, h, c, m, hmask, bias_hh, hh_w, c_w, c_b)
-        outputs.append(out)
+        states[t + 1] = out
         if keep:
             run.saved.append(saved)
-    run.outputs, run.h, run.c = torch.stack(outputs), h, c
+    run.h, run.c = h, c
     return run
 
 
@@ -250,16 +263,14 @@ class _BPTTScan(torch.autograd.Function):
         c_b: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         run = _forward_loop(step, mask, gx, h0, c0, weight_hh, bias_hh, hmask, hh_w, c_w, c_b, True)
-        ctx.step, ctx.run, ctx.mask = step, run, mask
+        ctx.step, ctx.mask, ctx.saved_steps, ctx.c_prevs = step, mask, run.saved, run.c_prevs
         ctx.has_bias, ctx.has_c_bias = bias_hh is not None, c_b is not None
-        ctx.save_for_backward(weight_hh, hmask, hh_w, c_w)
-        # ctx keeps the per-step lists, which may hold the final state itself (an RNN saves
-        # its output): return copies, since ctx holding its own outputs is a cycle that
-        # Python's garbage collector cannot see through autograd's C++ graph.
-        outputs, h, c = run.outputs, run.h.clone(), None if run.c is None else run.c.clone()
-        run.outputs = run.h = torch.empty(0)
-        run.c = None
-        return outputs, h, c
+        # states is saved properly (an in-place change of the returned outputs, a view of it, is
+        # then an error rather than a wrong gradient); the per-step lists stay on ctx, which may
+        # hold the final state itself (an RNN saves its output): return copies of the final state,
+        # since ctx holding its own outputs is a cycle that Python's garbage collector cannot see.
+        ctx.save_for_backward(run.states, weight_hh, hmask, hh_w, c_w)
+        return run.outputs, run.h.clone(), None if run.c is None else run.c.clone()
 
     @staticmethod
     @once_differentiable
@@ -267,67 +278,40 @@ class _BPTTScan(torch.autograd.Function):
         ctx: Any, d_outputs: Tensor, d_h_last: Tensor, d_c_last: Tensor | None
     ) -> tuple[Tensor | None, ...]:
         step: _Step = ctx.step
-        run: _Run = ctx.run
         mask: Tensor | None = ctx.mask
-        weight_hh, hmask, hh_w, c_w = ctx.saved_tensors
+        states, weight_hh, hmask, hh_w, c_w = ctx.saved_tensors
         # The gradient of a slice (one direction of a bidirectional output, a batch_first view) is
         # strided; one copy makes every step's slice contiguous, so a compiled kernel sees one layout.
         d_outputs = d_outputs.contiguous()
+        needs = ctx.needs_input_grad  # (step, mask, gx, h0, c0, W_hh, b_hh, hmask, γ_h, γ_c, β_c)
+        need_bias = bool(needs[6] and ctx.has_bias)
         steps = d_outputs.shape[0]
+        d_gx = d_outputs.new_empty(steps, *d_h_last.shape[:1], weight_hh.shape[0])
+        # ∂L/∂gh_raw differs from ∂L/∂gx only with the hidden norm or for the GRU
+        d_raw = d_gx if hh_w is None and step.kind != "gru" else torch.empty_like(d_gx)
+        sums: list[Tensor | None] = [None] * 4  # Σ_t of the kernels' parameter sums
         dh_mm, dh_keep = torch.zeros_like(d_h_last), d_h_last
         dc = d_c_last if step.kind == "lstm" else None
-        d_gx, d_gh, d_raw, d_cn = [], [], [], []
         for t in range(steps - 1, -1, -1):
             m = None if mask is None else mask[t]
-            prev = run.prevs[t] if run.prevs else None  # an RNN step's derivative needs no h_{t−1}
-            dgx_t, dgh_t, draw_t, dc, dh_keep, dcn_t = step.backward(
-                dh_mm, dh_keep, d_outputs[t], dc, prev, run.saved[t], m, hmask, hh_w, c_w
+            prev = ctx.c_prevs[t] if step.kind == "lstm" else (states[t] if step.kind == "gru" else None)
+            dgx_t, draw_t, dc, dh_keep, grads = step.backward(
+                dh_mm, dh_keep, d_outputs[t], dc, prev, ctx.saved_steps[t], m, hmask, hh_w, c_w, need_bias
             )
+            d_gx[t] = dgx_t
+            if d_raw is not d_gx:
+                d_raw[t] = draw_t
             dh_mm = torch.mm(draw_t, weight_hh)
-            d_gx.append(dgx_t)
-            d_gh.append(dgh_t)
-            d_raw.append(draw_t)
-            if dcn_t is not None:
-                d_cn.append(dcn_t)
-        dh0 = state_gradient(dh_mm, dh_keep, hmask)
+            sums = [a if b is None else (b if a is None else a + b) for a, b in zip(sums, grads, strict=True)]
+        d_weight = None
+        if needs[5]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_in_{t−1}: one product over all steps
+            h_in = states[:-1] if hmask is None else states[:-1] * hmask
+            d_weight = torch.mm(d_raw.flatten(0, 1).t(), h_in.flatten(0, 1))
+        d_bias, d_hh_w, d_c_w, d_c_b = sums
         return (
-            None, None, _stack_reversed(d_gx), dh0, dc,
-            *_parameter_grads(ctx, d_gh, d_raw, d_cn),
+            None, None, d_gx, state_gradient(dh_mm, dh_keep, hmask), dc,
+            d_weight, d_bias, None, d_hh_w, d_c_w, d_c_b if ctx.has_c_bias else None,
         )  # fmt: skip
-
-
-def _stack_reversed(grads: list[Tensor]) -> Tensor:
-    """Stack per-step gradients gathered from the last step back to the first, in time order."""
-    return torch.stack(grads[::-1])
-
-
-def _parameter_grads(
-    ctx: Any, d_gh: list[Tensor], d_raw: list[Tensor], d_cn: list[Tensor]
-) -> tuple[Tensor | None, ...]:
-    """∂L/∂W_hh = Σ_t δ_tᵀ h_in_{t−1} in one product; biases and norm scales in one sum each."""
-    run: _Run = ctx.run
-    needs = ctx.needs_input_grad  # (step, mask, gx, h0, c0, W_hh, b_hh, hmask, γ_h, γ_c, β_c)
-    raw = _stack_reversed(d_raw)
-    gh = raw if d_gh[0] is d_raw[0] else _stack_reversed(d_gh)
-    d_weight = d_bias = d_hh_w = d_c_w = d_c_b = None
-    if needs[5]:
-        h_in = torch.stack(run.h_ins)
-        d_weight = torch.mm(raw.flatten(0, 1).t(), h_in.flatten(0, 1))
-    if needs[6] and ctx.has_bias:
-        d_bias = gh.sum((0, 1))
-    if needs[8]:
-        d_hh_w = (gh * _normalised([s[-1] for s in run.saved])).sum((0, 1))
-    if d_cn and (needs[9] or needs[10]):
-        cn = _stack_reversed(d_cn)
-        d_c_w = (cn * _normalised([s[2] for s in run.saved])).sum((0, 1))
-        d_c_b = cn.sum((0, 1)) if ctx.has_c_bias else None
-    return d_weight, d_bias, None, d_hh_w, d_c_w, d_c_b
-
-
-def _normalised(stats: list[Saved]) -> Tensor:
-    """x̂ = (x − μ)·r for all steps at once, from each step's saved (x, μ, r)."""
-    x, mean, rstd = (torch.stack(part) for part in zip(*stats, strict=True))
-    return (x - mean) * rstd
 
 
 def _autograd_loop(
