@@ -539,8 +539,11 @@ class RecurrentLayer(nn.Module):
             b_ih, b_hh = b_ih + b_hh, None
         extras = ScanExtras()
         if cfg.layer_norm:
-            gx = self.layer_norms["ih" + sfx](nn.functional.linear(seq, w_ih))
-            gx = gx if b_ih is None else gx + b_ih
+            # LN(W_x x) ⊙ γ + b in one call: the norm has no shift of its own, so b is its β.
+            ih = _layer_norm(self.layer_norms["ih" + sfx])
+            gx = nn.functional.layer_norm(
+                nn.functional.linear(seq, w_ih), ih.normalized_shape, ih.weight, b_ih, ih.eps
+            )
             extras.hh_norm = _layer_norm(self.layer_norms["hh" + sfx])
             extras.cell_norm = _layer_norm(self.layer_norms["c" + sfx]) if cfg.cell == "lstm" else None
         else:
