@@ -31,7 +31,13 @@ from pathlib import Path
 
 # The recipe of the measured hour (docs/train.md, section Measured); later --train-flag values win.
 RECIPE = (
-    "--embed=128", "--hidden=256", "--tie-weights", "--batch=32", "--lr=0.004", "--dropout=0.1", "--seed=0",
+    "--embed=128",
+    "--hidden=256",
+    "--tie-weights",
+    "--batch=32",
+    "--lr=0.004",
+    "--dropout=0.1",
+    "--seed=0",
 )
 SHARED_TANG = Path(__file__).resolve().parents[2] / "shared" / "data" / "tang" / "tang.jsonl"
 

@@ -1,4 +1,4 @@
-"""Cells against torch.nn's cells (copied weights) and their hand-written derivatives against autograd."""
+"""Cells against torch.nn's cells (copied weights); the min cells against their log-space form."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from rnnlab.cells import (
     GRUCell,
     LSTMCell,
     RNNCell,
+    g,
     gru_cell,
-    gru_cell_backward,
-    lstm_cell,
-    lstm_cell_backward,
-    rnn_cell,
-    rnn_cell_backward,
+    log_g,
+    min_gru_cell,
+    min_gru_log_coefficients,
+    min_lstm_cell,
+    min_lstm_log_coefficients,
 )
 from rnnlab.errors import ConfigError, ShapeError
 
@@ -85,40 +86,6 @@ def _inputs(gates: int) -> tuple[torch.Tensor, ...]:
     return gx, gh, h
 
 
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_rnn_cell_backward_equals_autograd(nonlinearity: str) -> None:
-    """∂L/∂a = ∂L/∂s ⊙ f′(a) as written by hand equals autograd's gradient of gx and gh."""
-    gx, gh, _ = _inputs(1)
-    s = rnn_cell(gx, gh, nonlinearity)  # type: ignore[arg-type]
-    ds = torch.randn_like(s)
-    d_gx, d_gh = torch.autograd.grad(s, [gx, gh], ds)
-    da = rnn_cell_backward(s.detach(), ds, nonlinearity)  # type: ignore[arg-type]
-    torch.testing.assert_close(da, d_gx, atol=1e-12, rtol=0)
-    torch.testing.assert_close(da, d_gh, atol=1e-12, rtol=0)
-
-
-def test_lstm_cell_backward_equals_autograd() -> None:
-    """The hand-written LSTM step derivative (gates and C_{t−1}) equals autograd's."""
-    gx, gh, c = _inputs(4)
-    h_next, c_next = lstm_cell(gx, gh, c)
-    dh, dc = torch.randn_like(h_next), torch.randn_like(c_next)
-    d_gx, d_gh, d_c = torch.autograd.grad((h_next, c_next), [gx, gh, c], (dh, dc))
-    da, dc_prev = lstm_cell_backward(gx.detach(), gh.detach(), c.detach(), c_next.detach(), dh, dc)
-    for ours, ref in ((da, d_gx), (da, d_gh), (dc_prev, d_c)):
-        torch.testing.assert_close(ours, ref, atol=1e-12, rtol=0)
-
-
-def test_gru_cell_backward_equals_autograd() -> None:
-    """The hand-written GRU step derivative (gx, gh and the direct path to H_{t−1}) equals autograd's."""
-    gx, gh, h = _inputs(3)
-    h_next = gru_cell(gx, gh, h)
-    dh = torch.randn_like(h_next)
-    d_gx, d_gh, d_h = torch.autograd.grad(h_next, [gx, gh, h], dh)
-    ours = gru_cell_backward(gx.detach(), gh.detach(), h.detach(), dh)
-    for a, b in zip(ours, (d_gx, d_gh, d_h), strict=True):
-        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
-
-
 def test_gru_update_gate_conventions_map_by_negation() -> None:
     """H = (1 − Z′) H_{t−1} + Z′ H̃ (Chung et al.) with Z′ = σ(−a_z) is our H = Z H_{t−1} + (1 − Z) H̃."""
     gx, gh, h = (t.detach() for t in _inputs(3))
@@ -128,3 +95,26 @@ def test_gru_update_gate_conventions_map_by_negation() -> None:
     n = torch.tanh(xn + torch.sigmoid(xr + hr) * hn)
     other = (1 - z_other) * h + z_other * n
     torch.testing.assert_close(gru_cell(gx, gh, h), other, atol=1e-12, rtol=0)
+
+
+def test_g_is_positive_continuous_and_its_log_has_finite_gradients() -> None:
+    """g(x) = x + ½ (x ≥ 0), σ(x) (x < 0) is positive and continuous at 0; log g's gradient is finite."""
+    x = torch.linspace(-30, 30, 601, dtype=torch.float64, requires_grad=True)
+    assert torch.all(g(x) > 0)
+    torch.testing.assert_close(log_g(x), torch.log(g(x)))
+    (grad,) = torch.autograd.grad(log_g(x).sum(), x)
+    assert torch.isfinite(grad).all()
+    zero = torch.tensor([0.0, -1e-12], dtype=torch.float64)
+    torch.testing.assert_close(g(zero)[0], g(zero)[1])
+
+
+@pytest.mark.parametrize("kind", ["mingru", "minlstm"])
+def test_min_cells_equal_their_log_space_coefficients(kind: str) -> None:
+    """The step h_t = a ⊙ h + b equals exp(log a) ⊙ h + exp(log b) from the log-space form (1e-12)."""
+    gates = 2 if kind == "mingru" else 3
+    gx = 3 * torch.randn(1, 5, gates * 4, dtype=torch.float64)
+    h = torch.randn(5, 4, dtype=torch.float64)
+    cell = min_gru_cell if kind == "mingru" else min_lstm_cell
+    log_a, log_b = (min_gru_log_coefficients if kind == "mingru" else min_lstm_log_coefficients)(gx)
+    expected = torch.exp(log_a[0]) * h + torch.exp(log_b[0])
+    torch.testing.assert_close(cell(gx[0], h), expected, atol=1e-12, rtol=1e-12)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnlab import GRU, LSTM, RNN
+from rnnlab import GRU, LSTM, RNN, MinGRU, MinLSTM
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.layers import RecurrentConfig, RecurrentLayer, detach_state
 
@@ -200,9 +200,57 @@ def test_layer_norm_lstm_follows_ba_et_al() -> None:
     torch.testing.assert_close(c_n[0], c)
 
 
+def variant_layer(cell: str, impl: str, dtype: torch.dtype = torch.float64, **kw: object) -> RecurrentLayer:
+    """Our 2-layer bidirectional layer of ``cell`` with variants, norm scales drawn away from 1."""
+    nonlinearity = cell.split("_")[1] if cell.startswith("rnn") else "tanh"
+    config = RecurrentConfig(
+        cell.split("_")[0],
+        I,
+        H,
+        2,
+        nonlinearity,
+        bidirectional=True,
+        impl=impl,
+        **kw,  # type: ignore[arg-type]
+    )
+    layer = RecurrentLayer.from_config(config, dtype=dtype)
+    with torch.no_grad():  # scales and shifts away from 1 and 0, so that their gradients matter
+        for p in layer.layer_norms.parameters():
+            p.uniform_(0.5, 1.5)
+    return layer
+
+
+VARIANTS = list(itertools.product(CELLS, [False, True], [0.0, 0.4]))
+
+
+@pytest.mark.parametrize(
+    "cell,layer_norm,dropout_hidden",
+    VARIANTS,
+    ids=[f"{c}-{'ln' if n else 'plain'}-vd{d}" for c, n, d in VARIANTS],
+)
+def test_hand_written_bptt_equals_autograd_for_variants(
+    cell: str, layer_norm: bool, dropout_hidden: float
+) -> None:
+    """Layer norm and variational dropout on the reference path (hand-written BPTT) equal the autograd
+    loop over the readable cells: outputs, states and all gradients, 2 layers, bidirectional, lengths."""
+    fast, slow = (
+        variant_layer(cell, impl, layer_norm=layer_norm, dropout_hidden=dropout_hidden)
+        for impl in ("reference", "autograd")
+    )
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    hx = random_state(make_pair(cell, num_layers=2, bidirectional=True)[1], torch.float64)
+    results = []
+    for layer in (fast, slow):
+        torch.manual_seed(7)  # the same dropout masks on both paths
+        results.append(outputs_and_grads(layer, x, hx, LENGTHS, packed_api=False))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_layer_norm_gradients_match_finite_differences(cell: str) -> None:
-    """The layer-normalised reference path (autograd loop) is differentiable and correct (gradcheck)."""
+    """The layer-normalised reference path (hand-written BPTT) is correct against finite differences."""
     layer = (LSTM if cell == "lstm" else GRU)(
         3, 2, num_layers=2, bidirectional=True, layer_norm=True, dtype=torch.float64
     )
@@ -280,6 +328,8 @@ def test_inter_layer_dropout_is_active_only_in_training() -> None:
 def test_auto_picks_fused_unless_a_variant_needs_the_reference_path() -> None:
     """impl='auto' is fused for plain layers, reference for layer norm and active variational dropout."""
     assert LSTM(I, H).uses_fused()
+    assert not LSTM(I, H, impl="compiled").uses_fused()
+    assert not LSTM(I, H, impl="autograd").uses_fused()
     assert not LSTM(I, H, layer_norm=True).uses_fused()
     variational = GRU(I, H, dropout_hidden=0.3)
     assert not variational.uses_fused()
@@ -366,3 +416,96 @@ def test_cuda_parity_with_torch_nn(impl: str, cell: str) -> None:
         expected = outputs_and_grads(ref, x, hx, variable, True)
         for a, b in zip(got, expected, strict=True):
             torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+# ------------------------------------------------------------------ minGRU / minLSTM
+MIN_CELLS = [MinGRU, MinLSTM]
+
+
+@pytest.mark.parametrize("layer_cls", MIN_CELLS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_min_layers_parallel_equals_sequential_with_lengths(
+    layer_cls: type[RecurrentLayer], bidirectional: bool, batch_first: bool
+) -> None:
+    """The parallel scan (auto) and the step loop (reference) agree: outputs, states, gradients (f64)."""
+    fast = layer_cls(I, H, 2, batch_first=batch_first, bidirectional=bidirectional, dtype=torch.float64)  # type: ignore[call-arg]
+    slow = layer_cls(  # type: ignore[call-arg]
+        I, H, 2, batch_first=batch_first, bidirectional=bidirectional, impl="reference", dtype=torch.float64
+    )
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn((B, T, I) if batch_first else (T, B, I), dtype=torch.float64)
+    h0 = torch.randn(2 * (2 if bidirectional else 1), B, H, dtype=torch.float64)
+    for a, b in zip(
+        outputs_and_grads(fast, x, h0, LENGTHS, False),
+        outputs_and_grads(slow, x, h0, LENGTHS, False),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("layer_cls", MIN_CELLS)
+def test_min_layers_carry_state_one_step_at_a_time(layer_cls: type[RecurrentLayer]) -> None:
+    """Feeding a sequence one step at a time with the carried state (generation) equals one parallel call."""
+    layer = layer_cls(I, H, 2)  # type: ignore[call-arg]
+    x = torch.randn(T, B, I)
+    whole, state = layer(x)
+    h = None
+    steps = []
+    for t in range(T):
+        out, h = layer(x[t : t + 1], h)
+        steps.append(out)
+    torch.testing.assert_close(torch.cat(steps), whole, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(h, state, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layer_cls", MIN_CELLS)
+def test_min_layers_packed_input_and_padding(layer_cls: type[RecurrentLayer]) -> None:
+    """A PackedSequence equals padded input with lengths; garbage in the padding changes nothing."""
+    layer = layer_cls(I, H, 2, bidirectional=True, dtype=torch.float64)  # type: ignore[call-arg]
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    packed = pack_padded_sequence(x, LENGTHS, enforce_sorted=False)
+    out_packed, h_packed = layer(packed)
+    out_padded, h_padded = layer(x, lengths=LENGTHS)
+    torch.testing.assert_close(pad_packed_sequence(out_packed, total_length=T)[0], out_padded)
+    torch.testing.assert_close(h_packed, h_padded)
+    noisy = x.clone()
+    pad = torch.arange(T).unsqueeze(1) >= LENGTHS.unsqueeze(0)
+    noisy[pad] = 1e3
+    out_noisy, h_noisy = layer(noisy, lengths=LENGTHS)
+    torch.testing.assert_close(out_noisy, out_padded, atol=0, rtol=0)
+    torch.testing.assert_close(h_noisy, h_padded, atol=0, rtol=0)
+
+
+def test_min_layer_parameters_and_config_round_trip() -> None:
+    """A min layer has W_ih and b_ih only (2H or 3H rows) and rebuilds from its JSON config."""
+    gru, lstm = MinGRU(I, H, 2), MinLSTM(I, H)
+    assert sorted(n for n, _ in gru.named_parameters()) == [
+        "bias_ih_l0", "bias_ih_l1", "weight_ih_l0", "weight_ih_l1"
+    ]  # fmt: skip
+    assert gru.weight_ih_l0.shape == (2 * H, I) and lstm.weight_ih_l0.shape == (3 * H, I)
+    config = RecurrentConfig.from_dict(json.loads(json.dumps(gru.config.to_dict())))
+    rebuilt = RecurrentLayer.from_config(config)
+    assert isinstance(rebuilt, MinGRU)
+    rebuilt.load_state_dict(gru.state_dict())
+    x = torch.randn(T, B, I)
+    torch.testing.assert_close(rebuilt(x)[0], gru(x)[0])
+    assert not gru.uses_fused()
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"layer_norm": True}, "layer_norm"),
+        ({"dropout_hidden": 0.1}, "dropout_hidden"),
+        ({"weight_drop": 0.1}, "weight_drop"),
+        ({"impl": "fused"}, "'auto'"),
+        ({"impl": "compiled"}, "'auto'"),
+    ],
+)
+def test_min_cells_refuse_options_on_the_missing_hidden_product(
+    kwargs: dict[str, object], match: str
+) -> None:
+    """Options that act on W_hh (or kernels the min cells lack) raise ConfigError naming the fix."""
+    with pytest.raises(ConfigError, match=match):
+        RecurrentConfig(cell="mingru", input_size=2, hidden_size=2, **kwargs)  # type: ignore[arg-type]

@@ -28,6 +28,8 @@ _EXPORTS = {
     "RNN": "rnnlab.layers",
     "LSTM": "rnnlab.layers",
     "GRU": "rnnlab.layers",
+    "MinGRU": "rnnlab.layers",
+    "MinLSTM": "rnnlab.layers",
     "RecurrentConfig": "rnnlab.layers",
     "RecurrentLayer": "rnnlab.layers",
     "detach_state": "rnnlab.layers",
@@ -39,6 +41,8 @@ __all__ = [
     "RNN",
     "GRUCell",
     "LSTMCell",
+    "MinGRU",
+    "MinLSTM",
     "RNNCell",
     "RecurrentConfig",
     "RecurrentLayer",
@@ -51,6 +55,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from rnnlab.cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_cell
-    from rnnlab.layers import GRU, LSTM, RNN, RecurrentConfig, RecurrentLayer, detach_state
+    from rnnlab.layers import GRU, LSTM, RNN, MinGRU, MinLSTM, RecurrentConfig, RecurrentLayer, detach_state
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -1,4 +1,4 @@
-"""Recurrent cells written from their formulas, with their hand-derived derivatives.
+"""Recurrent cells written from their formulas.
 
 Every cell reads an input x_t and its previous state and returns the new state. The two
 affine maps are computed by the caller, because the input one does not depend on the
@@ -9,11 +9,12 @@ recurrence and is done for all time steps in one matrix product::
 
 so the functions below hold only the pointwise part — the equations of the literature.
 G is the number of stacked gates (1 for RNN, 4 for LSTM, 3 for GRU), stacked in
-torch.nn's order, so parameters load into ``torch.nn.RNN/LSTM/GRU`` unchanged.
+torch.nn's order, so parameters load into ``torch.nn.RNN/LSTM/GRU`` unchanged. The
+minGRU and minLSTM (Feng et al. 2024) have no hidden product at all.
 
-Each ``*_backward`` function is the derivative of its cell, written out by hand; the
-reference layers use them for back-propagation through time (see ``recurrence.py``), and
-the tests check them against autograd and finite differences.
+These functions are the definition: the autograd loop of ``rnnlab.recurrence`` runs them
+as written, and the fast paths (the hand-written BPTT over ``rnnlab.kernels``, the
+parallel scan of the min cells) are tested against them.
 
 The ``nn.Module`` cells at the bottom (``RNNCell``, ``LSTMCell``, ``GRUCell``) own their
 parameters with torch.nn's names and shapes and are drop-in replacements for
@@ -48,17 +49,6 @@ def rnn_cell(gx: Tensor, gh: Tensor, nonlinearity: Nonlinearity = "tanh") -> Ten
     return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
 
 
-def rnn_cell_backward(s: Tensor, ds: Tensor, nonlinearity: Nonlinearity = "tanh") -> Tensor:
-    """Gradient of the RNN step with respect to its pre-activation a = gx + gh.
-
-    ∂L/∂a = ∂L/∂s_t ⊙ f′(a),  with f′ read off the output: tanh′ = 1 − s_t², relu′ = [s_t > 0].
-    The same tensor is the gradient of gx and of gh.
-    """
-    if nonlinearity == "tanh":
-        return ds * (1 - s * s)
-    return ds * (s > 0).to(ds.dtype)
-
-
 def lstm_cell(
     gx: Tensor, gh: Tensor, c: Tensor, cell_norm: Callable[[Tensor], Tensor] | None = None
 ) -> tuple[Tensor, Tensor]:
@@ -80,34 +70,6 @@ def lstm_cell(
     c_next = f * c + i * g
     h_next = o * torch.tanh(c_next if cell_norm is None else cell_norm(c_next))
     return h_next, c_next
-
-
-def lstm_cell_backward(
-    gx: Tensor, gh: Tensor, c_prev: Tensor, c: Tensor, dh: Tensor, dc: Tensor
-) -> tuple[Tensor, Tensor]:
-    """Gradient of the LSTM step, given ∂L/∂h_t and ∂L/∂C_t from later steps.
-
-    δC = ∂L/∂C_t + ∂L/∂h_t ⊙ o_t ⊙ (1 − tanh²C_t)     (the cell's two paths to the loss)
-    ∂L/∂o = ∂L/∂h_t ⊙ tanh C_t,   ∂L/∂i = δC ⊙ C̃_t,   ∂L/∂C̃ = δC ⊙ i_t,   ∂L/∂f = δC ⊙ C_{t−1}
-    ∂L/∂C_{t−1} = δC ⊙ f_t                             (the additive path that keeps gradients alive)
-
-    Each gate's pre-activation gradient multiplies by σ′ = σ(1 − σ) or tanh′ = 1 − tanh².
-    Returns (∂L/∂a (B, 4H) — the gradient of gx and of gh — and ∂L/∂C_{t−1}).
-    """
-    i, f, g, o = (gx + gh).chunk(4, dim=1)
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-    tanh_c = torch.tanh(c)
-    dc_total = dc + dh * o * (1 - tanh_c * tanh_c)
-    da = torch.cat(
-        (
-            dc_total * g * i * (1 - i),
-            dc_total * c_prev * f * (1 - f),
-            dc_total * i * (1 - g * g),
-            dh * tanh_c * o * (1 - o),
-        ),
-        dim=1,
-    )
-    return da, dc_total * f
 
 
 def gru_cell(gx: Tensor, gh: Tensor, h: Tensor) -> Tensor:
@@ -139,25 +101,69 @@ def gru_cell(gx: Tensor, gh: Tensor, h: Tensor) -> Tensor:
     return z * h + (1 - z) * n
 
 
-def gru_cell_backward(gx: Tensor, gh: Tensor, h_prev: Tensor, dh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Gradient of the GRU step, given ∂L/∂H_t.
+# ------------------------------------------------------------------- minGRU and minLSTM
+# Feng et al. 2024, "Were RNNs All We Needed?": the gates read x_t only, so every gate of
+# every step comes from one matrix product over the whole sequence, and the recurrence
+# h_t = a_t ⊙ h_{t−1} + b_t is linear in h — a scan (see rnnlab.recurrence.min_scan).
+def g(x: Tensor) -> Tensor:
+    """g(x) = x + ½ for x ≥ 0, σ(x) below: positive, so candidate states have a logarithm."""
+    return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
 
-    ∂L/∂H̃ = ∂L/∂H_t ⊙ (1 − Z),   ∂L/∂Z = ∂L/∂H_t ⊙ (H_{t−1} − H̃),   direct ∂L/∂H_{t−1} = ∂L/∂H_t ⊙ Z
-    δn = ∂L/∂H̃ ⊙ (1 − H̃²),   ∂L/∂R = δn ⊙ (H_{t−1} W_hh + b_hh)
-    The hidden product of the candidate receives δn ⊙ R (the reset gate scales it).
 
-    Returns (∂L/∂gx (B, 3H), ∂L/∂gh (B, 3H), the direct part of ∂L/∂H_{t−1} (B, H));
-    the caller adds ∂L/∂gh · W_hh for the path through the matrix product.
+def log_g(x: Tensor) -> Tensor:
+    """log g(x), computed without the log of a negative number on the branch not taken.
+
+    (A NaN there would survive torch.where's backward as 0 · NaN.)
     """
-    xr, xz, xn = gx.chunk(3, dim=1)
-    hr, hz, hn = gh.chunk(3, dim=1)
-    r = torch.sigmoid(xr + hr)
-    z = torch.sigmoid(xz + hz)
-    n = torch.tanh(xn + r * hn)
-    dn = dh * (1 - z) * (1 - n * n)
-    dr = dn * hn * r * (1 - r)
-    dz = dh * (h_prev - n) * z * (1 - z)
-    return torch.cat((dr, dz, dn), dim=1), torch.cat((dr, dz, dn * r), dim=1), dh * z
+    return torch.where(x >= 0, torch.log(torch.relu(x) + 0.5), -nn.functional.softplus(-x))
+
+
+def min_gru_cell(gx: Tensor, h: Tensor) -> Tensor:
+    """minGRU step.
+
+    z_t = σ(Linear_z(x_t)),   h̃_t = g(Linear_h(x_t))
+    h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ h̃_t
+
+    gx (B, 2H) stacks (k, h̃ pre-activation) = x_t W_ihᵀ + b_ih; h is h_{t−1} (B, H).
+    """
+    k, pre = gx.chunk(2, dim=1)
+    z = torch.sigmoid(k)
+    return (1 - z) * h + z * g(pre)
+
+
+def min_lstm_cell(gx: Tensor, h: Tensor) -> Tensor:
+    """minLSTM step.
+
+    f_t = σ(Linear_f(x_t)),   i_t = σ(Linear_i(x_t)),   h̃_t = g(Linear_h(x_t))
+    f′_t = f_t / (f_t + i_t),   i′_t = i_t / (f_t + i_t)      (time-independent scale)
+    h_t = f′_t ⊙ h_{t−1} + i′_t ⊙ h̃_t
+
+    gx (B, 3H) stacks (f, i, h̃) pre-activations; h is h_{t−1} (B, H).
+    """
+    kf, ki, pre = gx.chunk(3, dim=1)
+    f, i = torch.sigmoid(kf), torch.sigmoid(ki)
+    return f / (f + i) * h + i / (f + i) * g(pre)
+
+
+def min_gru_log_coefficients(gx: Tensor) -> tuple[Tensor, Tensor]:
+    """(log a_t, log b_t) of the minGRU as h_t = a_t ⊙ h_{t−1} + b_t, for all steps at once.
+
+    log(1 − z) = −softplus(k),   log z = −softplus(−k),   log b = log z + log g(h̃).
+    gx (T, B, 2H) → two (T, B, H).
+    """
+    k, pre = gx.chunk(2, dim=-1)
+    return -nn.functional.softplus(k), -nn.functional.softplus(-k) + log_g(pre)
+
+
+def min_lstm_log_coefficients(gx: Tensor) -> tuple[Tensor, Tensor]:
+    """(log a_t, log b_t) of the minLSTM, a = f′ and b = i′ ⊙ h̃.
+
+    With d = softplus(−k_f) − softplus(−k_i) = log i − log f:
+    log f′ = −softplus(d),   log i′ = −softplus(−d).   gx (T, B, 3H) → two (T, B, H).
+    """
+    kf, ki, pre = gx.chunk(3, dim=-1)
+    d = nn.functional.softplus(-kf) - nn.functional.softplus(-ki)
+    return -nn.functional.softplus(d), -nn.functional.softplus(-d) + log_g(pre)
 
 
 def _check_nonlinearity(nonlinearity: str) -> Nonlinearity:

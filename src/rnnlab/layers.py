@@ -10,18 +10,25 @@ Parameters carry torch.nn's names, shapes and gate order (``weight_ih_l{k}[_reve
 ``weight_hh_l…``, ``bias_ih_l…``, ``bias_hh_l…``, ``weight_hr_l…``), so ``load_state_dict``
 works both ways with ``torch.nn.RNN/LSTM/GRU``.
 
-Two implementations sit behind one class:
+Several implementations sit behind one class:
 
 * ``impl="fused"`` hands the whole stack to PyTorch's fused kernels (oneDNN/ATen on the CPU,
   cuDNN on the GPU) — the same call ``torch.nn.LSTM`` makes.
-* ``impl="reference"`` runs our cells from :mod:`rnnlab.cells` step by step
-  (:mod:`rnnlab.recurrence`), with back-propagation through time written by hand.
-* ``impl="auto"`` (default) takes the fused path whenever the configuration allows it.
+* ``impl="reference"`` runs our cells step by step (:mod:`rnnlab.recurrence`): one matrix
+  product and one call into :mod:`rnnlab.kernels` per step, with back-propagation through
+  time written by hand.
+* ``impl="compiled"`` is the reference path with each step's kernels fused by
+  ``torch.compile`` (:mod:`rnnlab.compiled`); it compiles on first use and falls back to
+  ``"reference"`` with a warning where compiling is impossible.
+* ``impl="autograd"`` runs the readable cells of :mod:`rnnlab.cells` under autograd: the
+  slowest path and the definition the others are tested against.
+* ``impl="auto"`` (default) takes the fused path whenever the configuration allows it, the
+  reference path otherwise (it never compiles by itself: compiling takes tens of seconds).
 
-Variants that only the reference path expresses: layer normalisation (``layer_norm``) and
+Variants that only our own paths express: layer normalisation (``layer_norm``) and
 variational (per-sequence) dropout on inputs and hidden state (``dropout_input``,
 ``dropout_hidden``). DropConnect on the hidden-to-hidden weights (``weight_drop``, as in
-AWD-LSTM) and the forget-gate bias initialisation (``forget_bias``) work on both paths.
+AWD-LSTM) and the forget-gate bias initialisation (``forget_bias``) work on every path.
 """
 
 from __future__ import annotations
@@ -36,23 +43,26 @@ from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.cells import NONLINEARITIES
+from rnnlab.compiled import compiled_kernels
 from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError, ShapeError
-from rnnlab.recurrence import CellKind, ScanExtras, scan
+from rnnlab.kernels import EAGER
+from rnnlab.recurrence import CellKind, MinKind, ScanExtras, min_scan, scan
 
 State = Tensor | tuple[Tensor, Tensor]
-Impl = Literal["auto", "fused", "reference"]
+Impl = Literal["auto", "fused", "reference", "compiled", "autograd"]
 
-IMPLS: tuple[str, ...] = ("auto", "fused", "reference")
-CELLS: tuple[str, ...] = ("rnn", "lstm", "gru")
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+IMPLS: tuple[str, ...] = ("auto", "fused", "reference", "compiled", "autograd")
+CELLS: tuple[str, ...] = ("rnn", "lstm", "gru", "mingru", "minlstm")
+MIN_CELLS: tuple[str, ...] = ("mingru", "minlstm")  # no hidden product: gates read x_t only
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3, "mingru": 2, "minlstm": 3}
 
 
 @dataclass
 class RecurrentConfig:
     """Everything that defines a recurrent layer; serialises to JSON with ``asdict``."""
 
-    cell: str  # "rnn", "lstm" or "gru"
+    cell: str  # "rnn", "lstm", "gru", "mingru" or "minlstm"
     input_size: int  # features per time step, I
     hidden_size: int  # units per layer and direction, H
     num_layers: int = 1  # stacked layers, each reading the previous one's outputs
@@ -62,7 +72,7 @@ class RecurrentConfig:
     dropout: float = 0.0  # ordinary dropout on each layer's outputs except the last
     bidirectional: bool = False  # a second layer reads the sequence backwards; outputs concatenated
     proj_size: int = 0  # LSTM only: project h_t to this size (Sak et al. 2014); 0 = off
-    impl: str = "auto"  # "auto", "fused" or "reference"
+    impl: str = "auto"  # "auto", "fused", "reference", "compiled" or "autograd" (module docstring)
     layer_norm: bool = False  # layer-normalised cell (Ba et al. 2016); reference path
     dropout_input: float = 0.0  # variational dropout on each layer's inputs, one mask per sequence
     dropout_hidden: float = 0.0  # variational dropout on h_{t−1} before W_hh (Gal & Ghahramani 2016)
@@ -101,6 +111,8 @@ class RecurrentConfig:
                 )
             if self.layer_norm:
                 raise ConfigError("layer_norm with proj_size is not supported; choose one of them")
+        if self.cell in MIN_CELLS:
+            self._validate_min_cell()
         if self.forget_bias is not None and self.cell != "lstm":
             raise ConfigError("forget_bias is an LSTM setting; GRU and RNN have no forget gate")
         if self.forget_bias is not None and not self.bias:
@@ -111,9 +123,23 @@ class RecurrentConfig:
                 "use impl='reference' (or 'auto', which picks the reference path for them)"
             )
 
+    def _validate_min_cell(self) -> None:
+        """minGRU/minLSTM have no W_hh: refuse the options that act on it, and kernels they lack."""
+        for name in ("layer_norm", "dropout_hidden", "weight_drop"):
+            if getattr(self, name):
+                raise ConfigError(
+                    f"{name} acts on the hidden product h_{{t−1}} W_hh, which a {self.cell} does not "
+                    f"have; drop {name} (dropout_input and dropout apply to the min cells)"
+                )
+        if self.impl in ("fused", "compiled"):
+            raise ConfigError(
+                f"impl={self.impl!r} does not exist for {self.cell}; use 'auto' (the parallel scan) "
+                "or 'reference' (step by step)"
+            )
+
     def fusable(self, training: bool) -> bool:
         """Whether PyTorch's fused kernels compute this configuration (variational dropout is off in eval)."""
-        if self.layer_norm:
+        if self.layer_norm or self.cell in MIN_CELLS:
             return False
         return not (training and (self.dropout_input > 0 or self.dropout_hidden > 0))
 
@@ -136,7 +162,7 @@ def detach_state(state: State) -> State:
 class RecurrentLayer(nn.Module):
     """A stack of recurrent layers; use :class:`RNN`, :class:`LSTM` or :class:`GRU`."""
 
-    cell: ClassVar[CellKind]
+    cell: ClassVar[CellKind | MinKind]
 
     def __init__(
         self,
@@ -162,12 +188,13 @@ class RecurrentLayer(nn.Module):
                 in_size = (
                     config.input_size if layer == 0 else self.output_size_per_direction * self.num_directions
                 )
-                shapes: list[tuple[str, tuple[int, ...]]] = [
-                    ("weight_ih", (gate_size, in_size)),
-                    ("weight_hh", (gate_size, self.output_size_per_direction)),
-                ]
+                shapes: list[tuple[str, tuple[int, ...]]] = [("weight_ih", (gate_size, in_size))]
+                if config.cell not in MIN_CELLS:
+                    shapes.append(("weight_hh", (gate_size, self.output_size_per_direction)))
                 if config.bias:
-                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                    shapes.append(("bias_ih", (gate_size,)))
+                    if config.cell not in MIN_CELLS:
+                        shapes.append(("bias_hh", (gate_size,)))
                 if config.proj_size:
                     shapes.append(("weight_hr", (config.proj_size, config.hidden_size)))
                 for name, shape in shapes:
@@ -277,9 +304,9 @@ class RecurrentLayer(nn.Module):
 
     def uses_fused(self) -> bool:
         """Whether the next forward call takes the fused path."""
-        if self.config.impl == "reference":
-            return False
-        return self.config.fusable(self.training)
+        if self.config.impl in ("auto", "fused"):
+            return self.config.fusable(self.training)
+        return False
 
     # ------------------------------------------------------------------ forward
     def forward(
@@ -496,6 +523,13 @@ class RecurrentLayer(nn.Module):
         mask: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         cfg = self.config
+        if cfg.cell in MIN_CELLS:
+            # minGRU/minLSTM: every gate from one product over the whole sequence, then a scan;
+            # "auto" scans in parallel unless there is a single step (generation).
+            gx = nn.functional.linear(seq, weights["weight_ih" + sfx], weights.get("bias_ih" + sfx))
+            parallel = cfg.impl == "auto" and seq.shape[0] > 1
+            out, h = min_scan(cfg.cell, gx, h0, mask, parallel)  # type: ignore[arg-type]
+            return out, h, None
         w_ih, w_hh = weights["weight_ih" + sfx], weights["weight_hh" + sfx]
         b_ih = weights.get("bias_ih" + sfx)
         b_hh = weights.get("bias_hh" + sfx)
@@ -505,17 +539,19 @@ class RecurrentLayer(nn.Module):
             b_ih, b_hh = b_ih + b_hh, None
         extras = ScanExtras()
         if cfg.layer_norm:
-            gx = self.layer_norms["ih" + sfx](nn.functional.linear(seq, w_ih))
-            gx = gx if b_ih is None else gx + b_ih
-            extras.hh_norm = self.layer_norms["hh" + sfx]
-            extras.cell_norm = self.layer_norms["c" + sfx] if cfg.cell == "lstm" else None
+            # LN(W_x x) ⊙ γ + b in one call: the norm has no shift of its own, so b is its β.
+            ih = _layer_norm(self.layer_norms["ih" + sfx])
+            gx = nn.functional.layer_norm(
+                nn.functional.linear(seq, w_ih), ih.normalized_shape, ih.weight, b_ih, ih.eps
+            )
+            extras.hh_norm = _layer_norm(self.layer_norms["hh" + sfx])
+            extras.cell_norm = _layer_norm(self.layer_norms["c" + sfx]) if cfg.cell == "lstm" else None
         else:
             gx = nn.functional.linear(seq, w_ih, b_ih)
         if cfg.dropout_hidden > 0 and self.training:
             extras.hidden_mask = _locked_mask(h0.unsqueeze(0), cfg.dropout_hidden).squeeze(0)
         if cfg.proj_size:
             extras.weight_hr = weights["weight_hr" + sfx]
-        plain = extras.is_empty()
         return scan(
             cfg.cell,  # type: ignore[arg-type]
             gx,
@@ -525,8 +561,9 @@ class RecurrentLayer(nn.Module):
             b_hh,
             mask,
             cfg.nonlinearity,  # type: ignore[arg-type]
-            None if plain else extras,
-            bptt=plain,
+            extras,
+            bptt=cfg.impl != "autograd",
+            kernels=compiled_kernels(seq.device) if cfg.impl == "compiled" else EAGER,
         )
 
     # ------------------------------------------------------------------ cuDNN
@@ -537,8 +574,13 @@ class RecurrentLayer(nn.Module):
         """
         weights = [getattr(self, name) for name in self._flat_weights_names]
         first = weights[0]
-        if not first.is_cuda or not all(
-            w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w) for w in weights
+        if (
+            self.config.cell in MIN_CELLS
+            or not first.is_cuda
+            or not all(
+                w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w)
+                for w in weights
+            )
         ):
             return
         if len({w.data_ptr() for w in weights}) != len(weights):
@@ -572,7 +614,7 @@ class RecurrentLayer(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> RecurrentLayer:
         """Build the layer class that matches ``config.cell``."""
-        layer_cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[config.cell]
+        layer_cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}[config.cell]
         layer: RecurrentLayer = object.__new__(layer_cls)
         RecurrentLayer.__init__(layer, config, device, dtype)
         return layer
@@ -583,6 +625,11 @@ def _permute_state(h: Tensor, c: Tensor | None, order: Tensor | None) -> tuple[T
         return h, c
     order = order.to(h.device)
     return h.index_select(1, order), (None if c is None else c.index_select(1, order))
+
+
+def _layer_norm(module: nn.Module) -> nn.LayerNorm:
+    assert isinstance(module, nn.LayerNorm)
+    return module
 
 
 def _reverse(seq: Tensor, index: Tensor | None) -> Tensor:
@@ -692,3 +739,51 @@ class GRU(RecurrentLayer):
             weight_drop=weight_drop,
         )  # fmt: skip
         super().__init__(config, device, dtype)
+
+
+class _MinLayer(RecurrentLayer):
+    """The constructor of :class:`MinGRU` and :class:`MinLSTM`: torch.nn's arguments minus W_hh's."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        impl: Impl = "auto",
+        dropout_input: float = 0.0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        config = RecurrentConfig(
+            self.cell, input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
+            impl=impl, dropout_input=dropout_input,
+        )  # fmt: skip
+        super().__init__(config, device, dtype)
+
+
+class MinGRU(_MinLayer):
+    """minGRU (Feng et al. 2024; see :func:`rnnlab.cells.min_gru_cell`), trained with a parallel scan.
+
+    h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ g(W_h x_t + b_h),  z_t = σ(W_z x_t + b_z): the gates read
+    only x_t, so a layer is one matrix product and a scan (``rnnlab.recurrence.min_scan``).
+    Parameters ``weight_ih_l{k}`` (2H, I) and ``bias_ih_l{k}`` stack (z, h̃); there is no W_hh.
+    ``impl="auto"`` scans in parallel (one step at a time for T = 1), ``"reference"`` steps.
+    """
+
+    cell = "mingru"
+
+
+class MinLSTM(_MinLayer):
+    """minLSTM (Feng et al. 2024; see :func:`rnnlab.cells.min_lstm_cell`), trained with a parallel scan.
+
+    h_t = f′_t ⊙ h_{t−1} + i′_t ⊙ g(W_h x_t + b_h) with the normalised gates f′ = f/(f + i),
+    i′ = i/(f + i) of x_t alone; no cell state (the state is h). Parameters ``weight_ih_l{k}``
+    (3H, I) and ``bias_ih_l{k}`` stack (f, i, h̃). ``impl`` as for :class:`MinGRU`.
+    """
+
+    cell = "minlstm"

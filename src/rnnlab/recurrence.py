@@ -2,14 +2,16 @@
 
 Two loops compute the same function:
 
-* :func:`scan` with ``bptt=True`` runs the cells of :mod:`rnnlab.cells` step by step and
-  back-propagates through time by hand (:class:`_BPTTScan`, using the ``*_backward``
-  functions). Autograd sees one node per layer instead of a dozen per step, which is what
-  makes the reference path fast enough to train with; the backward pass keeps only one
-  matrix product per step and gathers ∂L/∂W_hh = Σ_t δ_tᵀ h_{t−1} in a single product at
-  the end.
-* ``bptt=False`` is a plain autograd loop. It is slower but takes every variant the
-  layers offer (layer normalisation, variational hidden dropout, LSTM projections).
+* :func:`scan` with ``bptt=True`` runs each step as one matrix product and one call into
+  :mod:`rnnlab.kernels` (the pointwise work, saving the gate activations), and
+  back-propagates through time by hand (:class:`_BPTTScan`). Autograd sees one node per
+  layer instead of a dozen per step; the backward pass keeps one matrix product per step
+  and gathers ∂L/∂W_hh = Σ_t δ_tᵀ h_{t−1} (and the norms' scales) in a single product or
+  sum at the end. The kernels run eagerly or compiled by ``torch.compile``
+  (:mod:`rnnlab.compiled`): the same code, two kernels per step instead of a dozen.
+  It covers the plain cells, layer normalisation and variational hidden dropout.
+* ``bptt=False`` is a plain autograd loop over the readable cells of :mod:`rnnlab.cells`:
+  the definition the hand-written path is tested against, and the path for LSTM projections.
 
 Variable-length batches use a mask (T, B, 1): where it is 0 the state is carried through
 unchanged and the output is zero, exactly what ``torch.nn`` does with packed sequences::
@@ -21,45 +23,52 @@ unchanged and the output is zero, exactly what ``torch.nn`` does with packed seq
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from rnnlab.cells import (
     Nonlinearity,
     gru_cell,
-    gru_cell_backward,
     lstm_cell,
-    lstm_cell_backward,
+    min_gru_cell,
+    min_gru_log_coefficients,
+    min_lstm_cell,
+    min_lstm_log_coefficients,
     rnn_cell,
-    rnn_cell_backward,
 )
+from rnnlab.kernels import EAGER, Grads, KernelSet, Saved, state_gradient
 
 CellKind = Literal["rnn", "lstm", "gru"]
+MinKind = Literal["mingru", "minlstm"]
+
+SCAN_CHUNK = 32  # steps per chunk of the parallel scan; its float32 error grows with it (see log_space_scan)
 
 
 @dataclass
 class ScanExtras:
-    """What the autograd loop supports beyond the plain cells (all optional).
+    """What the layers add to the plain cells (all optional).
 
     hidden_mask: variational dropout mask (B, H) applied to h_{t−1} before W_hh, the same
         at every step (Gal & Ghahramani 2016).
     hh_norm: layer normalisation of h_{t−1} W_hhᵀ before the bias (Ba et al. 2016).
     cell_norm: layer normalisation of C_t inside tanh (LSTM only).
-    weight_hr: LSTM projection (P, H): h_t = (o_t ⊙ tanh C_t) W_hrᵀ.
+    weight_hr: LSTM projection (P, H): h_t = (o_t ⊙ tanh C_t) W_hrᵀ (autograd loop only).
     """
 
     hidden_mask: Tensor | None = None
-    hh_norm: Callable[[Tensor], Tensor] | None = None
-    cell_norm: Callable[[Tensor], Tensor] | None = None
+    hh_norm: nn.LayerNorm | None = None
+    cell_norm: nn.LayerNorm | None = None
     weight_hr: Tensor | None = None
 
-    def is_empty(self) -> bool:
-        return all(v is None for v in (self.hidden_mask, self.hh_norm, self.cell_norm, self.weight_hr))
+    def hand_written(self) -> bool:
+        """Whether the hand-written BPTT expresses these extras (the projection and norms
+        without a learned scale need the autograd loop)."""
+        norms_ok = all(n is None or n.weight is not None for n in (self.hh_norm, self.cell_norm))
+        return self.weight_hr is None and norms_ok
 
 
 def scan(
@@ -73,6 +82,7 @@ def scan(
     nonlinearity: Nonlinearity = "tanh",
     extras: ScanExtras | None = None,
     bptt: bool = True,
+    kernels: KernelSet = EAGER,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """Run a cell over time.
 
@@ -80,132 +90,228 @@ def scan(
     h0, c0: (B, H) initial state (c0 for LSTM only).
     mask: (T, B, 1) bool, True where step t is inside sequence b, or None when every
         sequence has length T.
+    bptt: True for the hand-written BPTT over ``kernels`` (eager, or compiled by
+        :mod:`rnnlab.compiled`); False for the autograd loop over ``rnnlab.cells``, the
+        definition the hand-written path is tested against.
     Returns (outputs (T, B, H), h_T, c_T or None).
     """
-    if bptt and extras is None:
-        if torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in (gx, h0, c0, weight_hh, bias_hh)
-        ):
-            out: tuple[Tensor, Tensor, Tensor | None] = _BPTTScan.apply(
-                kind, nonlinearity, gx, h0, c0, weight_hh, bias_hh, mask
+    extras = extras or ScanExtras()
+    if not bptt or not extras.hand_written():
+        return _autograd_loop(kind, nonlinearity, gx, h0, c0, weight_hh, bias_hh, mask, extras)
+    hh, cn = extras.hh_norm, extras.cell_norm
+    if hh is not None and hh.bias is not None:  # β of the norm and b_hh are one shift
+        bias_hh = hh.bias if bias_hh is None else bias_hh + hh.bias
+    step = _Step(
+        kind,
+        nonlinearity == "relu",
+        1e-5 if hh is None else hh.eps,
+        1e-5 if cn is None else cn.eps,
+        kernels,
+    )
+    tensors = (
+        gx, h0, c0, weight_hh, bias_hh, extras.hidden_mask,
+        None if hh is None else hh.weight,
+        None if cn is None else cn.weight,
+        None if cn is None else cn.bias,
+    )  # fmt: skip
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        out: tuple[Tensor, Tensor, Tensor | None] = _BPTTScan.apply(step, mask, *tensors)
+        return out
+    run = _forward_loop(step, mask, *tensors, keep=False)
+    return run.outputs, run.h, run.c
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One kind of step with its constant settings; calls the kernels with one signature for all cells."""
+
+    kind: CellKind
+    relu: bool
+    eps_h: float
+    eps_c: float
+    kernels: KernelSet
+
+    def forward(
+        self,
+        gx: Tensor,
+        gh_raw: Tensor,
+        h: Tensor,
+        c: Tensor | None,
+        m: Tensor | None,
+        hmask: Tensor | None,
+        b_hh: Tensor | None,
+        hh_w: Tensor | None,
+        c_w: Tensor | None,
+        c_b: Tensor | None,
+    ) -> tuple[Tensor, Tensor, Tensor | None, Tensor, Saved]:
+        """(out_t, h_t, C_t or None, next product's input, saved)."""
+        k = self.kernels
+        if self.kind == "lstm":
+            out, h, c, h_in, saved = k.lstm_forward(
+                gx, gh_raw, h, c, m, hmask, b_hh, hh_w, c_w, c_b, self.eps_h
             )
-            return out
-        outputs, hs, cs, _ = _forward_loop(kind, nonlinearity, gx, h0, c0, weight_hh, bias_hh, mask, False)
-        return outputs, hs[-1], None if cs is None else cs[-1]
-    return _autograd_loop(kind, nonlinearity, gx, h0, c0, weight_hh, bias_hh, mask, extras or ScanExtras())
+            return out, h, c, h_in, saved
+        if self.kind == "gru":
+            out, h, h_in, saved = k.gru_forward(gx, gh_raw, h, m, hmask, b_hh, hh_w, self.eps_h)
+        else:
+            out, h, h_in, saved = k.rnn_forward(gx, gh_raw, h, m, hmask, b_hh, hh_w, self.eps_h, self.relu)
+        return out, h, None, h_in, saved
+
+    def backward(
+        self,
+        dh_mm: Tensor,
+        dh_keep: Tensor,
+        dout: Tensor,
+        dc: Tensor | None,
+        prev: Tensor | None,
+        saved: Saved,
+        m: Tensor | None,
+        hmask: Tensor | None,
+        hh_w: Tensor | None,
+        c_w: Tensor | None,
+        need_bias: bool,
+    ) -> tuple[Tensor, Tensor, Tensor | None, Tensor, Grads]:
+        """(∂L/∂gx_t, ∂L/∂gh_raw_t, ∂L/∂C_{t−1}, ∂L/∂h_{t−1} past the product, parameter sums)."""
+        k = self.kernels
+        if self.kind == "lstm":
+            da, d_raw, dc, keep, grads = k.lstm_backward(
+                dh_mm, dh_keep, dout, dc, prev, saved, m, hmask, hh_w, c_w, need_bias
+            )
+            return da, d_raw, dc, keep, grads
+        if self.kind == "gru":
+            d_gx, d_raw, keep, grads = k.gru_backward(
+                dh_mm, dh_keep, dout, prev, saved, m, hmask, hh_w, need_bias
+            )
+            return d_gx, d_raw, None, keep, grads
+        da, d_raw, keep, grads = k.rnn_backward(
+            dh_mm, dh_keep, dout, saved, m, hmask, hh_w, self.relu, need_bias
+        )
+        return da, d_raw, None, keep, grads
 
 
-def _hidden_product(h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-    return torch.mm(h, weight_hh.t()) if bias_hh is None else torch.addmm(bias_hh, h, weight_hh.t())
+@dataclass
+class _Run:
+    """The forward loop's results and, when kept, what the backward pass reads.
 
+    ``states`` (T + 1, B, H) holds h_0 and then each step's output; ``outputs`` is its view
+    ``states[1:]``. Wherever a step is inside its sequence, the output *is* the state, and a
+    step past the end has no gradient — so ``states[t]`` serves as h_{t−1} for step t in the
+    backward pass (the GRU's direct path, ∂L/∂W_hh) without a copy of every state.
+    """
 
-def _step(
-    kind: CellKind, nonlinearity: Nonlinearity, gx: Tensor, gh: Tensor, h: Tensor, c: Tensor | None
-) -> tuple[Tensor, Tensor | None]:
-    if kind == "lstm":
-        assert c is not None
-        return lstm_cell(gx, gh, c)
-    if kind == "gru":
-        return gru_cell(gx, gh, h), None
-    return rnn_cell(gx, gh, nonlinearity), None
+    states: Tensor
+    h: Tensor
+    c: Tensor | None
+    c_prevs: list[Tensor]  # LSTM: C_{t−1} at each step
+    saved: list[Saved]
+
+    @property
+    def outputs(self) -> Tensor:
+        return self.states[1:]
 
 
 def _forward_loop(
-    kind: CellKind,
-    nonlinearity: Nonlinearity,
+    step: _Step,
+    mask: Tensor | None,
     gx: Tensor,
     h0: Tensor,
     c0: Tensor | None,
     weight_hh: Tensor,
     bias_hh: Tensor | None,
-    mask: Tensor | None,
+    hmask: Tensor | None,
+    hh_w: Tensor | None,
+    c_w: Tensor | None,
+    c_b: Tensor | None,
     keep: bool,
-) -> tuple[Tensor, list[Tensor], list[Tensor] | None, list[Tensor]]:
-    """The time loop without autograd; ``keep`` stores what the hand-written backward needs."""
+) -> _Run:
+    """The time loop: per step one matrix product and one kernel call."""
     h, c = h0, c0
-    hs, cs, ghs, outputs = [h0], None if c0 is None else [c0], [], []
+    h_in = h0 if hmask is None else h0 * hmask
+    w_t = weight_hh.t()
+    states = h0.new_empty(gx.shape[0] + 1, *h0.shape)
+    states[0] = h0
+    run = _Run(states, h0, c0, [], [])
     for t in range(gx.shape[0]):
-        gh = _hidden_product(h, weight_hh, bias_hh)
-        h_new, c_new = _step(kind, nonlinearity, gx[t], gh, h, c)
-        if mask is None:
-            outputs.append(h_new)
-            h, c = h_new, c_new
-        else:
-            m = mask[t]
-            outputs.append(torch.where(m, h_new, 0.0))
-            h = torch.where(m, h_new, h)
-            c = None if c_new is None or c is None else torch.where(m, c_new, c)
+        if keep and c is not None:
+            run.c_prevs.append(c)
+        gh_raw = torch.mm(h_in, w_t)
+        m = None if mask is None else mask[t]
+        out, h, c, h_in, saved = step.forward(gx[t], gh_raw, h, c, m, hmask, bias_hh, hh_w, c_w, c_b)
+        states[t + 1] = out
         if keep:
-            ghs.append(gh)
-        hs.append(h)
-        if cs is not None:
-            assert c is not None
-            cs.append(c)
-    return torch.stack(outputs), hs, cs, ghs
+            run.saved.append(saved)
+    run.h, run.c = h, c
+    return run
 
 
 class _BPTTScan(torch.autograd.Function):
-    """Back-propagation through time, written out (see ``rnnlab.cells`` for each step's derivative)."""
+    """Back-propagation through time, written out (see ``rnnlab.kernels`` for each step's derivative)."""
 
     @staticmethod
     def forward(
         ctx: Any,
-        kind: CellKind,
-        nonlinearity: Nonlinearity,
+        step: _Step,
+        mask: Tensor | None,
         gx: Tensor,
         h0: Tensor,
         c0: Tensor | None,
         weight_hh: Tensor,
         bias_hh: Tensor | None,
-        mask: Tensor | None,
+        hmask: Tensor | None,
+        hh_w: Tensor | None,
+        c_w: Tensor | None,
+        c_b: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        outputs, hs, cs, ghs = _forward_loop(kind, nonlinearity, gx, h0, c0, weight_hh, bias_hh, mask, True)
-        h_all = torch.stack(hs)
-        c_all = None if cs is None else torch.stack(cs)
-        ctx.kind, ctx.nonlinearity = kind, nonlinearity
-        ctx.has_bias = bias_hh is not None
-        ctx.save_for_backward(gx, torch.stack(ghs), h_all, c_all, weight_hh, mask)
-        c_last = None if c_all is None else c_all[-1]
-        return outputs, h_all[-1], c_last
+        run = _forward_loop(step, mask, gx, h0, c0, weight_hh, bias_hh, hmask, hh_w, c_w, c_b, True)
+        ctx.step, ctx.mask, ctx.saved_steps, ctx.c_prevs = step, mask, run.saved, run.c_prevs
+        ctx.has_bias, ctx.has_c_bias = bias_hh is not None, c_b is not None
+        # states is saved properly (an in-place change of the returned outputs, a view of it, is
+        # then an error rather than a wrong gradient); the per-step lists stay on ctx, which may
+        # hold the final state itself (an RNN saves its output): return copies of the final state,
+        # since ctx holding its own outputs is a cycle that Python's garbage collector cannot see.
+        ctx.save_for_backward(run.states, weight_hh, hmask, hh_w, c_w)
+        return run.outputs, run.h.clone(), None if run.c is None else run.c.clone()
 
     @staticmethod
     @once_differentiable
     def backward(
-        ctx: Any, d_outputs: Tensor, d_h_last: Tensor | None, d_c_last: Tensor | None
+        ctx: Any, d_outputs: Tensor, d_h_last: Tensor, d_c_last: Tensor | None
     ) -> tuple[Tensor | None, ...]:
-        gx, gh, h_all, c_all, weight_hh, mask = ctx.saved_tensors
-        kind: CellKind = ctx.kind
-        steps = gx.shape[0]
-        dh = torch.zeros_like(h_all[0]) if d_h_last is None else d_h_last.clone()
-        dc = None
-        if kind == "lstm":
-            dc = torch.zeros_like(c_all[0]) if d_c_last is None else d_c_last.clone()
-        d_gx = torch.empty_like(gx)
-        d_gh = torch.empty_like(gh) if kind == "gru" else d_gx  # RNN/LSTM: ∂L/∂gh = ∂L/∂gx
+        step: _Step = ctx.step
+        mask: Tensor | None = ctx.mask
+        states, weight_hh, hmask, hh_w, c_w = ctx.saved_tensors
+        # The gradient of a slice (one direction of a bidirectional output, a batch_first view) is
+        # strided; one copy makes every step's slice contiguous, so a compiled kernel sees one layout.
+        d_outputs = d_outputs.contiguous()
+        needs = ctx.needs_input_grad  # (step, mask, gx, h0, c0, W_hh, b_hh, hmask, γ_h, γ_c, β_c)
+        need_bias = bool(needs[6] and ctx.has_bias)
+        steps = d_outputs.shape[0]
+        d_gx = d_outputs.new_empty(steps, *d_h_last.shape[:1], weight_hh.shape[0])
+        # ∂L/∂gh_raw differs from ∂L/∂gx only with the hidden norm or for the GRU
+        d_raw = d_gx if hh_w is None and step.kind != "gru" else torch.empty_like(d_gx)
+        sums: list[Tensor | None] = [None] * 4  # Σ_t of the kernels' parameter sums
+        dh_mm, dh_keep = torch.zeros_like(d_h_last), d_h_last
+        dc = d_c_last if step.kind == "lstm" else None
         for t in range(steps - 1, -1, -1):
-            # Inside a sequence (m true) h_t = out_t = h_new; past its end h_t = h_{t−1} and
-            # out_t = 0. So h_new receives dh + dout where m holds, and h_{t−1} keeps dh elsewhere.
             m = None if mask is None else mask[t]
-            d_new = dh + d_outputs[t]
-            if m is not None:
-                d_new = torch.where(m, d_new, 0.0)
-            if kind == "lstm":
-                assert dc is not None
-                dc_new = dc if m is None else torch.where(m, dc, 0.0)
-                d_gx[t], dc_prev = lstm_cell_backward(gx[t], gh[t], c_all[t], c_all[t + 1], d_new, dc_new)
-                dc = dc_prev if m is None else torch.where(m, dc_prev, dc)
-                dh_prev = torch.mm(d_gx[t], weight_hh)
-            elif kind == "gru":
-                d_gx[t], d_gh[t], dh_direct = gru_cell_backward(gx[t], gh[t], h_all[t], d_new)
-                dh_prev = torch.addmm(dh_direct, d_gh[t], weight_hh)
-            else:
-                d_gx[t] = rnn_cell_backward(h_all[t + 1], d_new, ctx.nonlinearity)
-                dh_prev = torch.mm(d_gx[t], weight_hh)
-            dh = dh_prev if m is None else torch.where(m, dh_prev, dh)
-        flat_d_gh = d_gh.reshape(-1, d_gh.shape[-1])
-        d_weight_hh = torch.mm(flat_d_gh.t(), h_all[:-1].reshape(-1, h_all.shape[-1]))
-        d_bias_hh = flat_d_gh.sum(0) if ctx.has_bias else None
-        return None, None, d_gx, dh, dc, d_weight_hh, d_bias_hh, None
+            prev = ctx.c_prevs[t] if step.kind == "lstm" else (states[t] if step.kind == "gru" else None)
+            dgx_t, draw_t, dc, dh_keep, grads = step.backward(
+                dh_mm, dh_keep, d_outputs[t], dc, prev, ctx.saved_steps[t], m, hmask, hh_w, c_w, need_bias
+            )
+            d_gx[t] = dgx_t
+            if d_raw is not d_gx:
+                d_raw[t] = draw_t
+            dh_mm = torch.mm(draw_t, weight_hh)
+            sums = [a if b is None else (b if a is None else a + b) for a, b in zip(sums, grads, strict=True)]
+        d_weight = None
+        if needs[5]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_in_{t−1}: one product over all steps
+            h_in = states[:-1] if hmask is None else states[:-1] * hmask
+            d_weight = torch.mm(d_raw.flatten(0, 1).t(), h_in.flatten(0, 1))
+        d_bias, d_hh_w, d_c_w, d_c_b = sums
+        return (
+            None, None, d_gx, state_gradient(dh_mm, dh_keep, hmask), dc,
+            d_weight, d_bias, None, d_hh_w, d_c_w, d_c_b if ctx.has_c_bias else None,
+        )  # fmt: skip
 
 
 def _autograd_loop(
@@ -235,8 +341,10 @@ def _autograd_loop(
             h_new, c_new = lstm_cell(gx[t], gh, c, extras.cell_norm)
             if extras.weight_hr is not None:
                 h_new = torch.mm(h_new, extras.weight_hr.t())
+        elif kind == "gru":
+            h_new, c_new = gru_cell(gx[t], gh, h), None
         else:
-            h_new, c_new = _step(kind, nonlinearity, gx[t], gh, h, c)
+            h_new, c_new = rnn_cell(gx[t], gh, nonlinearity), None
         if mask is None:
             h, c = h_new, c_new
             outputs.append(h_new)
@@ -246,3 +354,82 @@ def _autograd_loop(
             h = torch.where(m, h_new, h)
             c = None if c_new is None or c is None else torch.where(m, c_new, c)
     return torch.stack(outputs), h, c
+
+
+# ---------------------------------------------------------------------- minGRU / minLSTM
+def min_scan(
+    kind: MinKind, gx: Tensor, h0: Tensor, mask: Tensor | None = None, parallel: bool = True
+) -> tuple[Tensor, Tensor]:
+    """Run a minGRU or minLSTM over time: h_t = a_t ⊙ h_{t−1} + b_t (see ``rnnlab.cells``).
+
+    gx: (T, B, G·H) input products of every step (G = 2 for minGRU, 3 for minLSTM).
+    h0: (B, H) initial state, any sign. mask: (T, B, 1) as for :func:`scan`.
+    parallel: the log-space parallel scan over the whole sequence (:func:`log_space_scan`);
+        False runs the cell step by step, the definition the scan is tested against (and
+        the cheaper choice for a single step of generation).
+    Returns (outputs (T, B, H), h_T).
+    """
+    if not parallel:
+        cell = min_gru_cell if kind == "mingru" else min_lstm_cell
+        h, outputs = h0, []
+        for t in range(gx.shape[0]):
+            h_new = cell(gx[t], h)
+            if mask is None:
+                h = h_new
+                outputs.append(h_new)
+            else:
+                outputs.append(torch.where(mask[t], h_new, 0.0))
+                h = torch.where(mask[t], h_new, h)
+        return torch.stack(outputs), h
+    coefficients = min_gru_log_coefficients if kind == "mingru" else min_lstm_log_coefficients
+    log_a, log_b = coefficients(gx)
+    if mask is not None:  # past a sequence's end a = 1, b = 0: the state is carried
+        log_a = torch.where(mask, log_a, 0.0)
+        log_b = torch.where(mask, log_b, _NEGLIGIBLE)
+    h = log_space_scan(log_a, log_b, h0)
+    return (h if mask is None else torch.where(mask, h, 0.0)), h[-1]
+
+
+# log b for "no input": exp(−1e4) is 0 in every float type, and unlike −inf it keeps the
+# gradient of logcumsumexp finite where a whole chunk is padding.
+_NEGLIGIBLE = -1e4
+
+
+def log_space_scan(log_a: Tensor, log_b: Tensor, h0: Tensor, chunk: int = SCAN_CHUNK) -> Tensor:
+    """All states of h_t = a_t ⊙ h_{t−1} + b_t (a_t, b_t > 0) at once, in log space (Heinsen 2023).
+
+    With A_t = Σ_{s≤t} log a_s the recurrence unrolls to
+
+        h_t = e^{A_t} h_0 + Σ_{s≤t} e^{A_t − A_s} b_s
+            = e^{A_t} h_0 + exp(A_t + logcumsumexp_{s≤t}(log b_s − A_s))
+
+    — a cumulative sum and a cumulative log-sum-exp, both parallel over t. The h_0 term is
+    kept apart, so h_0 may have any sign (and be 0) although the b_t must be positive.
+
+    A_t and the log-sum-exp grow with t in opposite directions and their sum cancels, which
+    costs float32 about |A_t|·2⁻²⁴ in relative precision. So the sequence is cut into chunks
+    of ``chunk`` steps: each chunk scans from its own start (|A| stays ≤ chunk·max|log a|),
+    and a short loop over the T/chunk chunk ends carries the state from one chunk to the next.
+    Half precision inputs are scanned in float32. Shapes: log_a, log_b (T, B, H), h0 (B, H)
+    → (T, B, H).
+    """
+    dtype = log_a.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        log_a, log_b, h0 = log_a.float(), log_b.float(), h0.float()
+    steps = log_a.shape[0]
+    size = min(chunk, steps)
+    chunks = -(-steps // size)
+    pad = chunks * size - steps
+    if pad:  # padded steps carry the state (a = 1, b = 0) and are cut off at the end
+        log_a = torch.cat((log_a, log_a.new_zeros(pad, *log_a.shape[1:])))
+        log_b = torch.cat((log_b, log_b.new_full((pad, *log_b.shape[1:]), _NEGLIGIBLE)))
+    log_a = log_a.reshape(chunks, size, *log_a.shape[1:])  # (n, C, B, H)
+    log_b = log_b.reshape(chunks, size, *log_b.shape[1:])
+    cum = log_a.cumsum(1)  # A within each chunk
+    own = torch.exp(cum + torch.logcumsumexp(log_b - cum, dim=1))  # from a zero state at the chunk start
+    decay = torch.exp(cum)  # ∏ a from the chunk start
+    starts = [h0]
+    for k in range(chunks - 1):
+        starts.append(decay[k, -1] * starts[-1] + own[k, -1])
+    h = decay * torch.stack(starts).unsqueeze(1) + own
+    return h.reshape(chunks * size, *h.shape[2:])[:steps].to(dtype)

@@ -11,7 +11,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "mingru", "minlstm"])
 @pytest.mark.parametrize("inputs", ["embedding", "onehot"])
 def test_logits_and_state_shapes(cell: str, inputs: str) -> None:
     """ids (T, B) give logits (T, B, V) and a state that feeds the next call."""
@@ -56,3 +56,15 @@ def test_ids_outside_the_vocabulary_are_rejected() -> None:
     model = RNNLM(RNNLMConfig(vocab_size=5, embed_size=4, hidden_size=4, num_layers=1))
     with pytest.raises(ConfigError, match=r"\[0, 5\)"):
         model(torch.tensor([[1], [7]]))
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_min_cell_language_model_generates_step_by_step_like_the_whole_sequence(cell: str) -> None:
+    """A min-cell RNNLM's logits for a sequence equal those of feeding it one token at a time."""
+    model = RNNLM(RNNLMConfig(vocab_size=11, cell=cell, embed_size=6, hidden_size=8)).eval()
+    ids = torch.randint(0, 11, (40, 2))
+    whole, _ = model(ids)
+    state = None
+    for t in range(40):
+        step, state = model(ids[t : t + 1], state)
+        torch.testing.assert_close(step[0], whole[t], atol=1e-5, rtol=1e-5)

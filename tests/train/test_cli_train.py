@@ -52,3 +52,20 @@ def test_existing_run_is_not_overwritten(
     assert "--resume" in capsys.readouterr().err
 
 
+def test_cell_and_impl_choices_match_the_layers() -> None:
+    """The CLI's spelled-out --cell and --impl choices are exactly rnnlab.layers' CELLS and IMPLS."""
+    from rnnlab.cli import train as train_cli
+    from rnnlab.layers import CELLS, IMPLS
+
+    assert set(train_cli.CELL_CHOICES) == set(CELLS)
+    assert set(train_cli.IMPL_CHOICES) == set(IMPLS)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_train_a_min_cell_model(tiny_corpus: Path, tmp_path: Path, cell: str) -> None:
+    """`rnnlab train --cell mingru|minlstm` trains and records the cell in the run's config."""
+    out = tmp_path / cell
+    assert main(["train", "--data", str(tiny_corpus), "--out", str(out), "--cell", cell, "--max-steps", "3",
+                 *TINY]) == 0  # fmt: skip
+    assert json.loads((out / "config.json").read_text())["model"]["cell"] == cell
+    assert (out / "model.safetensors").is_file()

@@ -9,9 +9,9 @@ from rnnlab.cli.options import given
 from rnnlab.errors import ConfigError
 from rnnlab.forecast.config import ForecastConfig, default_train_config
 from rnnlab.forecast.datasets import BUILTIN_SERIES
-from rnnlab.models.configs import FORECASTERS, LIKELIHOODS, ForecasterConfig
+from rnnlab.models.configs import FORECASTERS, IMPLS, LIKELIHOODS, ForecasterConfig
 
-MODEL_NAMES = {"ar-mlp": "mlp", "mlp": "mlp", "rnn": "rnn", "gru": "gru", "lstm": "lstm"}
+MODEL_NAMES = {"ar-mlp": "mlp", **{kind: kind for kind in FORECASTERS}}
 
 EPILOG = """examples:
   rnnlab forecast sine --model gru --horizon 16 --out out/sine         # sin(0.01 t) + N(0, 0.2), 1000 steps
@@ -152,7 +152,7 @@ def register(subparsers: Any) -> None:
     model.add_argument("--tau", type=int, help=f"AR-MLP window of past values (default {m.tau})")
     model.add_argument("--hidden", type=int, help=f"hidden units (default {m.hidden_size})")
     model.add_argument("--layers", type=int, help=f"stacked recurrent layers (default {m.num_layers})")
-    model.add_argument("--impl", choices=("auto", "fused", "reference"), help="recurrent implementation")
+    model.add_argument("--impl", choices=IMPLS, help="recurrent implementation")
     model.add_argument(
         "--likelihood",
         choices=[k for k in LIKELIHOODS if k != "point"],

@@ -25,6 +25,8 @@ EPILOG = """examples:
   rnnlab train --data poems.txt                              # defaults: 2×256 LSTM, packed lines
   rnnlab train --data poems.txt --out runs/lstm --cell lstm --layers 2 --hidden 256 --embed 128 \\
                --epochs 20 --max-minutes 10 --seed 1
+  rnnlab train --data poems.txt --out runs/mingru --cell mingru --max-minutes 10   # parallel-scan minGRU
+  rnnlab train --data poems.txt --layer-norm --dropout-hidden 0.2 --impl compiled  # fast LN-LSTM
   rnnlab train --resume runs/lstm                            # continue exactly where it stopped
   rnnlab train --data poems.txt --cache-dir /scratch/cache   # encoded corpus cached there (--no-cache: off)
   rnnlab train --data poems.txt --config runs/lstm/config.json --out runs/lstm-again
@@ -40,8 +42,12 @@ flags given on the command line override it."""
 MODEL_FLAGS = {
     "cell": "cell", "layers": "num_layers", "hidden": "hidden_size", "embed": "embed_size",
     "dropout": "dropout", "layer_dropout": "layer_dropout", "tie_weights": "tie_weights",
-    "input": "input", "impl": "impl", "weight_drop": "weight_drop",
+    "input": "input", "impl": "impl", "weight_drop": "weight_drop", "layer_norm": "layer_norm",
+    "dropout_hidden": "dropout_hidden",
 }  # fmt: skip
+# rnnlab.layers.CELLS and IMPLS, spelled out so that `rnnlab --help` need not import torch.
+CELL_CHOICES = ("lstm", "gru", "rnn", "mingru", "minlstm")
+IMPL_CHOICES = ("auto", "fused", "reference", "compiled", "autograd")
 TRAIN_FLAGS = {
     "sampling": "sampling", "batch": "batch_size", "bptt": "bptt", "bptt_mode": "bptt_mode",
     "fixed_length": "fixed_length", "loss_on_padding": "loss_on_padding", "optimizer": "optimizer",
@@ -121,7 +127,12 @@ def register(subparsers: Any) -> None:
         help="padded sampling: count padding in the training loss, as the tutorial does",
     )
     model = o("model")
-    model.add_argument("--cell", choices=("lstm", "gru", "rnn"), help=f"recurrent cell (default {m['cell']})")
+    model.add_argument(
+        "--cell",
+        choices=CELL_CHOICES,
+        help="recurrent cell; mingru/minlstm (Feng et al. 2024) train with a parallel scan "
+        f"(default {m['cell']})",
+    )
     model.add_argument("--layers", type=int, help=f"stacked layers (default {m['num_layers']})")
     model.add_argument("--hidden", type=int, help=f"hidden units per layer (default {m['hidden_size']})")
     model.add_argument("--embed", type=int, help=f"embedding size (default {m['embed_size']})")
@@ -143,8 +154,20 @@ def register(subparsers: Any) -> None:
     )
     model.add_argument(
         "--impl",
-        choices=("auto", "fused", "reference"),
-        help=f"recurrent implementation (default {m['impl']})",
+        choices=IMPL_CHOICES,
+        help="recurrent implementation: fused kernel, our reference steps, the same compiled with "
+        f"torch.compile (first steps slow), or autograd over the readable cells (default {m['impl']})",
+    )
+    model.add_argument(
+        "--layer-norm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"layer-normalised LSTM/GRU/RNN cells, Ba et al. 2016 (default {m['layer_norm']})",
+    )
+    model.add_argument(
+        "--dropout-hidden",
+        type=float,
+        help=f"variational dropout on h_(t-1), one mask per sequence (default {m['dropout_hidden']})",
     )
     opt = o("optimisation")
     opt.add_argument("--optimizer", choices=OPTIMIZERS, help=f"optimiser (default {d.optimizer})")

@@ -39,7 +39,7 @@ from rnnlab.train.config import TrainConfig
 from rnnlab.train.distributed import is_main_process
 from rnnlab.train.trainer import Callback, Trainer, TrainResult
 
-MODEL_LABELS = {"mlp": "ar-mlp", "rnn": "rnn", "gru": "gru", "lstm": "lstm"}
+MODEL_LABELS = {kind: "ar-mlp" if kind == "mlp" else kind for kind in FORECASTERS}
 KIND_ALIASES = {"ar-mlp": "mlp"}  # the label a user sees is accepted as a kind too
 
 

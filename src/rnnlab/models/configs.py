@@ -27,7 +27,7 @@ class RNNLMConfig:
     """Everything that defines an RNNLM; JSON-serialisable, rebuilt by ``RNNLM.from_config``."""
 
     vocab_size: int  # V, including reserved tokens
-    cell: str = "lstm"  # "lstm", "gru" or "rnn"
+    cell: str = "lstm"  # "lstm", "gru", "rnn", "mingru" or "minlstm"
     input: str = "embedding"  # "embedding" (learned E-dim vectors) or "onehot" (fixed V-dim)
     embed_size: int = 128  # E; ignored for one-hot input, where E = V
     hidden_size: int = 256  # H per layer
@@ -37,7 +37,7 @@ class RNNLMConfig:
     layer_dropout: float = 0.2  # between stacked recurrent layers
     tie_weights: bool = False  # share the embedding with the output layer
     bidirectional: bool = False  # refused: see the module docstring
-    impl: str = "auto"  # recurrent path: "auto", "fused" or "reference"
+    impl: str = "auto"  # recurrent path: "auto", "fused", "reference", "compiled" or "autograd"
     layer_norm: bool = False
     dropout_input: float = 0.0  # variational dropout on each recurrent layer's input
     dropout_hidden: float = 0.0  # variational dropout on h_{t−1}
@@ -171,15 +171,15 @@ class ConvConfig:
         return from_dict_strict(cls, data, "CNN front-end option")
 
 
-FORECASTERS: tuple[str, ...] = ("mlp", "rnn", "gru", "lstm")
-IMPLS: tuple[str, ...] = ("auto", "fused", "reference")
+FORECASTERS: tuple[str, ...] = ("mlp", "rnn", "gru", "lstm", "mingru", "minlstm")
+IMPLS: tuple[str, ...] = ("auto", "fused", "reference", "compiled", "autograd")  # = rnnlab.layers.IMPLS
 
 
 @dataclass
 class ForecasterConfig:
     """What defines a forecaster; ``to_dict``/``from_dict`` round-trip through JSON."""
 
-    kind: str = "gru"  # "mlp" (window of τ values) or a recurrent cell: "rnn", "gru", "lstm"
+    kind: str = "gru"  # "mlp" (window of τ values) or a recurrent cell: "rnn", "gru", "lstm", "mingru", …
     tau: int = 16  # MLP only: the window τ of past steps it reads (d2l's classic choice is 4)
     hidden_size: int = 32  # MLP hidden units / recurrent units per layer; series are small
     num_layers: int = 1  # stacked recurrent layers (MLP: always one hidden layer)

@@ -43,7 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.errors import ShapeError
-from rnnlab.layers import GRU, LSTM, RNN, RecurrentLayer
+from rnnlab.layers import GRU, LSTM, RNN, MinGRU, MinLSTM, RecurrentLayer
 from rnnlab.models import likelihoods
 from rnnlab.models.configs import FORECASTERS, IMPLS, ForecasterConfig
 from rnnlab.models.conv import ConvFrontEnd
@@ -160,7 +160,7 @@ class LatentAR(nn.Module):
         self.features = _Features(config)
         self.conv = ConvFrontEnd(self.features.size, config.conv) if config.conv is not None else None
         width = self.conv.output_size if self.conv is not None else self.features.size
-        layer = {"rnn": RNN, "gru": GRU, "lstm": LSTM}[config.kind]
+        layer = {"rnn": RNN, "gru": GRU, "lstm": LSTM, "mingru": MinGRU, "minlstm": MinLSTM}[config.kind]
         self.rnn: RecurrentLayer = layer(width, config.hidden_size, config.num_layers, impl=config.impl)
         self.head = _Head(config.hidden_size, config)
 

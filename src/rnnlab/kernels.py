@@ -1,0 +1,335 @@
+"""The pointwise work of one time step, forward and backward, for the hand-written BPTT.
+
+A step of a recurrent layer is one matrix product and a handful of pointwise operations.
+``rnnlab.recurrence`` does the product (``gh_raw = h_in W_hhᵀ``) and calls one function of
+this module for everything else, so that each step is exactly *two* calls — and, with
+``torch.compile`` (:mod:`rnnlab.compiled`), two kernels: the product and one fused kernel.
+
+Each ``*_forward`` returns the step's output, its new state, the input of the next product
+and what its ``*_backward`` needs (the gate activations, so the backward pass recomputes no
+sigmoid or tanh, as cuDNN and haste do). The variants are arguments, ``None`` when off:
+
+* ``hh_weight`` — layer normalisation of the hidden product (Ba et al. 2016):
+  gh = LN(h_in W_hhᵀ) ⊙ γ + b_hh, with LN(x) = (x − μ(x)) / √(σ²(x) + ε).
+* ``c_weight``, ``c_bias`` — LSTM only: h_t = o_t ⊙ tanh(LN(C_t) ⊙ γ_c + β_c).
+* ``hmask`` — variational dropout mask (B, H) on h_{t−1} before W_hh, one per sequence:
+  h_in = h ⊙ m (Gal & Ghahramani 2016).
+* ``m`` — the length mask (B, 1) of this step: where it is false the state is carried and
+  the output is zero (see ``rnnlab.recurrence``).
+
+The gradient of the state h_t reaches the backward step in two parts, ``dh_mm`` (the product
+∂L/∂gh_raw_{t+1} · W_hh of the next step, before the dropout mask) and ``dh_keep`` (what the
+next step passed straight through: its direct GRU path, or the whole gradient where the next
+step was padding), so that the mask and the sums also happen inside the fused kernel:
+
+    ∂L/∂h_t = dh_mm ⊙ m_hidden + dh_keep
+
+Layer normalisation's derivative, with x̂ = (x − μ)·r, r = 1/√(σ² + ε), N features,
+dŷ = ∂L/∂y ⊙ γ:   ∂L/∂x = r · (dŷ − mean(dŷ) − x̂ · mean(dŷ ⊙ x̂)).
+The functions call PyTorch's own ``native_layer_norm`` and its backward for it, which is
+one fused operation in eager mode and decomposes into the same formula under compile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+Saved = tuple[Any, ...]
+# A step's share of the gradients of b_hh, the hidden norm's γ, the cell norm's γ and β (None: absent).
+Grads = tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None]
+
+
+def _norm(x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """y = LN(x) ⊙ γ + β over the last dimension; returns (y, μ, r) for the backward pass."""
+    y, mean, rstd = torch.native_layer_norm(x, (x.shape[-1],), weight, bias, eps)
+    return y, mean, rstd
+
+
+def _norm_backward(dy: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, weight: Tensor) -> Tensor:
+    """∂L/∂x of y = LN(x) ⊙ γ + β given ∂L/∂y (formula in the module docstring)."""
+    dx: Tensor = torch.ops.aten.native_layer_norm_backward(
+        dy, x, (x.shape[-1],), mean, rstd, weight, None, (True, False, False)
+    )[0]
+    return dx
+
+
+def _hidden(
+    gh_raw: Tensor, b_hh: Tensor | None, hh_weight: Tensor | None, eps: float
+) -> tuple[Tensor, Saved]:
+    """gh = LN(gh_raw) ⊙ γ + b_hh with the norm, gh_raw + b_hh without it."""
+    if hh_weight is not None:
+        gh, mean, rstd = _norm(gh_raw, hh_weight, b_hh, eps)
+        return gh, (gh_raw, mean, rstd)
+    return (gh_raw if b_hh is None else gh_raw + b_hh), ()
+
+
+def _hidden_backward(d_gh: Tensor, stats: Saved, hh_weight: Tensor | None) -> Tensor:
+    """∂L/∂gh_raw from ∂L/∂gh (the identity without the norm)."""
+    if hh_weight is None:
+        return d_gh
+    gh_raw, mean, rstd = stats
+    return _norm_backward(d_gh, gh_raw, mean, rstd, hh_weight)
+
+
+def _parameter_sums(
+    d_gh: Tensor, hh_stats: Saved, need_bias: bool, d_cn: Tensor | None = None, c_stats: Saved = ()
+) -> Grads:
+    """This step's share of ∂L/∂b_hh = Σ ∂L/∂gh, ∂L/∂γ_h = Σ ∂L/∂gh ⊙ x̂ and the cell norm's
+    ∂L/∂γ_c = Σ ∂L/∂(LN(C)⊙γ+β) ⊙ Ĉ, ∂L/∂β_c = Σ ∂L/∂(LN(C)⊙γ+β), summed over the batch.
+
+    Summing per step keeps the work on data still in the cache (and inside the fused kernel)
+    instead of stacking every step's tensors for one pass at the end.
+    """
+    d_bias = d_gh.sum(0) if need_bias else None
+    d_hh = None
+    if hh_stats:
+        gh_raw, mean, rstd = hh_stats
+        d_hh = (d_gh * (gh_raw - mean) * rstd).sum(0)
+    d_cw = d_cb = None
+    if d_cn is not None:
+        c_new, mean, rstd = c_stats
+        d_cw, d_cb = (d_cn * (c_new - mean) * rstd).sum(0), d_cn.sum(0)
+    return d_bias, d_hh, d_cw, d_cb
+
+
+def _carry(h_new: Tensor, h: Tensor, m: Tensor | None, hmask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    """(output, next state, next product's input) of a step whose new state is ``h_new``."""
+    if m is None:
+        out, h_next = h_new, h_new
+    else:
+        out, h_next = torch.where(m, h_new, 0.0), torch.where(m, h_new, h)
+    return out, h_next, (h_next if hmask is None else h_next * hmask)
+
+
+def state_gradient(dh_mm: Tensor, dh_keep: Tensor, hmask: Tensor | None) -> Tensor:
+    """∂L/∂h_t = dh_mm ⊙ m_hidden + dh_keep (at the last step dh_mm is zero, dh_keep is ∂L/∂h_T)."""
+    return (dh_mm if hmask is None else dh_mm * hmask) + dh_keep
+
+
+def _incoming(
+    dh_mm: Tensor, dh_keep: Tensor, dout: Tensor, m: Tensor | None, hmask: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """(∂L/∂h_t, ∂L/∂h_new): the state's gradient and the part that reaches this step's cell."""
+    dh = state_gradient(dh_mm, dh_keep, hmask)
+    d_new = dh + dout
+    return dh, (d_new if m is None else torch.where(m, d_new, 0.0))
+
+
+def _passed(dh: Tensor, m: Tensor | None, direct: Tensor | None) -> Tensor:
+    """What reaches h_{t−1} without the product: all of ∂L/∂h_t past the end, plus a direct path.
+
+    Always a tensor (zeros when nothing passes), so that a compiled kernel sees one signature.
+    """
+    if m is None:
+        return torch.zeros_like(dh) if direct is None else direct
+    keep = torch.where(m, 0.0, dh)
+    return keep if direct is None else keep + direct
+
+
+# ---------------------------------------------------------------------------------------- LSTM
+def lstm_forward(
+    gx: Tensor,
+    gh_raw: Tensor,
+    h: Tensor,
+    c: Tensor,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    b_hh: Tensor | None,
+    hh_weight: Tensor | None,
+    c_weight: Tensor | None,
+    c_bias: Tensor | None,
+    eps: float,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Saved]:
+    """LSTM step (see :func:`rnnlab.cells.lstm_cell`): returns (out, h_t, C_t, h_in, saved)."""
+    gh, hh_stats = _hidden(gh_raw, b_hh, hh_weight, eps)
+    a = gx + gh
+    hidden = c.shape[1]
+    act = torch.sigmoid(a)  # i, f, o; the g block is replaced by tanh below
+    act[:, 2 * hidden : 3 * hidden] = torch.tanh(a[:, 2 * hidden : 3 * hidden])
+    i, f, g, o = act.chunk(4, dim=1)
+    c_new = torch.addcmul(f * c, i, g)
+    c_stats: Saved = ()
+    if c_weight is not None:
+        c_normed, mean, rstd = _norm(c_new, c_weight, c_bias, eps)
+        c_stats = (c_new, mean, rstd)
+        tanh_c = torch.tanh(c_normed)
+    else:
+        tanh_c = torch.tanh(c_new)
+    h_new = o * tanh_c
+    out, h_next, h_in = _carry(h_new, h, m, hmask)
+    c_next = c_new if m is None else torch.where(m, c_new, c)
+    return out, h_next, c_next, h_in, (act, tanh_c, c_stats, hh_stats)
+
+
+def lstm_backward(
+    dh_mm: Tensor,
+    dh_keep: Tensor,
+    dout: Tensor,
+    dc: Tensor,
+    c_prev: Tensor,
+    saved: Saved,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    hh_weight: Tensor | None,
+    c_weight: Tensor | None,
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Grads]:
+    """Gradient of the LSTM step, given ∂L/∂h_t (in two parts, see the module) and ∂L/∂C_t.
+
+    δC = ∂L/∂C_t + ∂L/∂h_t ⊙ o_t ⊙ tanh′          (tanh′ = 1 − tanh², through LN when on)
+    ∂L/∂o = ∂L/∂h_t ⊙ tanh(·),  ∂L/∂i = δC ⊙ C̃_t,  ∂L/∂C̃ = δC ⊙ i_t,  ∂L/∂f = δC ⊙ C_{t−1}
+    ∂L/∂C_{t−1} = δC ⊙ f_t;  each gate's pre-activation gradient multiplies by σ′ or tanh′.
+
+    Returns (∂L/∂a = ∂L/∂gx = ∂L/∂gh (B, 4H), ∂L/∂gh_raw, ∂L/∂C_{t−1}, the part of ∂L/∂h_{t−1}
+    that skips the product, this step's parameter sums — see :func:`_parameter_sums`).
+    """
+    act, tanh_c, c_stats, hh_stats = saved
+    i, f, g, o = act.chunk(4, dim=1)
+    dh, d_new = _incoming(dh_mm, dh_keep, dout, m, hmask)
+    dc_in = dc if m is None else torch.where(m, dc, 0.0)
+    d_tanh = d_new * o * (1 - tanh_c * tanh_c)
+    d_cn = None
+    if c_weight is not None:
+        c_new, mean, rstd = c_stats
+        d_cn = d_tanh
+        dc_total = dc_in + _norm_backward(d_tanh, c_new, mean, rstd, c_weight)
+    else:
+        dc_total = dc_in + d_tanh
+    da = torch.cat(
+        (
+            dc_total * g * i * (1 - i),
+            dc_total * c_prev * f * (1 - f),
+            dc_total * i * (1 - g * g),
+            d_new * tanh_c * o * (1 - o),
+        ),
+        dim=1,
+    )
+    dc_prev = dc_total * f
+    if m is not None:
+        dc_prev = torch.where(m, dc_prev, dc)
+    grads = _parameter_sums(da, hh_stats, need_bias, d_cn, c_stats)
+    return da, _hidden_backward(da, hh_stats, hh_weight), dc_prev, _passed(dh, m, None), grads
+
+
+# ----------------------------------------------------------------------------------------- GRU
+def gru_forward(
+    gx: Tensor,
+    gh_raw: Tensor,
+    h: Tensor,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    b_hh: Tensor | None,
+    hh_weight: Tensor | None,
+    eps: float,
+) -> tuple[Tensor, Tensor, Tensor, Saved]:
+    """GRU step (see :func:`rnnlab.cells.gru_cell`): returns (out, H_t, h_in, saved)."""
+    gh, hh_stats = _hidden(gh_raw, b_hh, hh_weight, eps)
+    xr, xz, xn = gx.chunk(3, dim=1)
+    hr, hz, hn = gh.chunk(3, dim=1)
+    r = torch.sigmoid(xr + hr)
+    z = torch.sigmoid(xz + hz)
+    n = torch.tanh(xn + r * hn)
+    h_new = z * h + (1 - z) * n
+    out, h_next, h_in = _carry(h_new, h, m, hmask)
+    return out, h_next, h_in, (r, z, n, hn, hh_stats)
+
+
+def gru_backward(
+    dh_mm: Tensor,
+    dh_keep: Tensor,
+    dout: Tensor,
+    h_prev: Tensor,
+    saved: Saved,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    hh_weight: Tensor | None,
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Tensor, Grads]:
+    """Gradient of the GRU step, given ∂L/∂H_t (in two parts, see the module).
+
+    ∂L/∂H̃ = ∂L/∂H_t ⊙ (1 − Z),   ∂L/∂Z = ∂L/∂H_t ⊙ (H_{t−1} − H̃),   direct ∂L/∂H_{t−1} = ∂L/∂H_t ⊙ Z
+    δn = ∂L/∂H̃ ⊙ (1 − H̃²),   ∂L/∂R = δn ⊙ (H_{t−1} W_hh + b_hh);  the hidden product of the
+    candidate receives δn ⊙ R.
+
+    Returns (∂L/∂gx (B, 3H), ∂L/∂gh_raw, the part of ∂L/∂H_{t−1} that skips the product — its
+    direct path Z and, past the end, everything — and this step's parameter sums, taken of
+    ∂L/∂gh = (δr, δz, δn ⊙ R), see :func:`_parameter_sums`).
+    """
+    r, z, n, hn, hh_stats = saved
+    dh, d_new = _incoming(dh_mm, dh_keep, dout, m, hmask)
+    dn = d_new * (1 - z) * (1 - n * n)
+    dr = dn * hn * r * (1 - r)
+    dz = d_new * (h_prev - n) * z * (1 - z)
+    d_gh = torch.cat((dr, dz, dn * r), dim=1)
+    return (
+        torch.cat((dr, dz, dn), dim=1),
+        _hidden_backward(d_gh, hh_stats, hh_weight),
+        _passed(dh, m, d_new * z),
+        _parameter_sums(d_gh, hh_stats, need_bias),
+    )
+
+
+# ----------------------------------------------------------------------------------------- RNN
+def rnn_forward(
+    gx: Tensor,
+    gh_raw: Tensor,
+    h: Tensor,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    b_hh: Tensor | None,
+    hh_weight: Tensor | None,
+    eps: float,
+    relu: bool,
+) -> tuple[Tensor, Tensor, Tensor, Saved]:
+    """Elman step s_t = f(gx + gh) (see :func:`rnnlab.cells.rnn_cell`): (out, s_t, h_in, saved)."""
+    gh, hh_stats = _hidden(gh_raw, b_hh, hh_weight, eps)
+    s = torch.relu(gx + gh) if relu else torch.tanh(gx + gh)
+    out, h_next, h_in = _carry(s, h, m, hmask)
+    return out, h_next, h_in, (s, hh_stats)
+
+
+def rnn_backward(
+    dh_mm: Tensor,
+    dh_keep: Tensor,
+    dout: Tensor,
+    saved: Saved,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    hh_weight: Tensor | None,
+    relu: bool,
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Tensor, Grads]:
+    """∂L/∂a = ∂L/∂s_t ⊙ f′(a), f′ read off the output: tanh′ = 1 − s², relu′ = [s > 0].
+
+    Returns (∂L/∂a = ∂L/∂gx = ∂L/∂gh, ∂L/∂gh_raw, the part of ∂L/∂h_{t−1} that skips the product,
+    this step's parameter sums).
+    """
+    s, hh_stats = saved
+    dh, d_new = _incoming(dh_mm, dh_keep, dout, m, hmask)
+    da = d_new * (s > 0).to(s.dtype) if relu else d_new * (1 - s * s)
+    return (
+        da,
+        _hidden_backward(da, hh_stats, hh_weight),
+        _passed(dh, m, None),
+        _parameter_sums(da, hh_stats, need_bias),
+    )
+
+
+@dataclass(frozen=True)
+class KernelSet:
+    """The six step functions, eager (``EAGER``) or compiled (:func:`rnnlab.compiled.compiled_kernels`)."""
+
+    lstm_forward: Callable[..., Any]
+    lstm_backward: Callable[..., Any]
+    gru_forward: Callable[..., Any]
+    gru_backward: Callable[..., Any]
+    rnn_forward: Callable[..., Any]
+    rnn_backward: Callable[..., Any]
+
+
+EAGER = KernelSet(lstm_forward, lstm_backward, gru_forward, gru_backward, rnn_forward, rnn_backward)
