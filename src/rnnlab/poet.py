@@ -48,8 +48,7 @@ class Poet:
 
     def write(self, request: PoemRequest) -> list[str]:
         """``request.num`` poems, each as its lines joined by newlines."""
-        with torch.inference_mode():
-            return write_poems(self.model, self.vocab, request, start_id=self.start_id)
+        return write_poems(self.model, self.vocab, request, start_id=self.start_id)
 
     def write_many(self, request: PoemRequest, **changes: Any) -> list[str]:
         """Like :meth:`write` with some request fields replaced (handy in notebooks)."""

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
 from rnnlab.errors import ConfigError
-from rnnlab.generate import DecodeConfig, RepetitionPenalty, TopK, TopP, beam_search, sample
+from rnnlab.generate import (
+    DecodeBatch,
+    DecodeConfig,
+    DecodeJob,
+    RepetitionPenalty,
+    TopK,
+    TopP,
+    as_stepper,
+    beam_search,
+    filter_scores,
+    pick_tokens,
+    sample,
+    sampling_processors,
+)
+from rnnlab.generate.decoding import row_generators
+from rnnlab.generate.processors import apply_processors
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 
 V = 7
@@ -77,23 +94,28 @@ def test_prime_changes_the_state_but_not_the_output_text(model: RNNLM) -> None:
 
 def test_top_p_keeps_the_smallest_nucleus() -> None:
     """top_p keeps the most likely tokens until their mass reaches p, checked by brute force."""
-    probs = torch.tensor([[0.5, 0.25, 0.15, 0.1]])
-    logits = probs.log()
-    kept = torch.isfinite(TopP(0.7)(torch.empty(1, 0, dtype=torch.long), logits))
-    assert kept.tolist() == [[True, True, False, False]]
-    kept = torch.isfinite(TopP(0.75)(torch.empty(1, 0, dtype=torch.long), logits))
-    assert kept.tolist() == [[True, True, False, False]]
-    kept = torch.isfinite(TopP(0.76)(torch.empty(1, 0, dtype=torch.long), logits))
-    assert kept.tolist() == [[True, True, True, False]]
-    assert torch.isfinite(TopP(0.01)(torch.empty(1, 0, dtype=torch.long), logits)).sum() == 1
-    assert torch.isfinite(TopK(2)(torch.empty(1, 0, dtype=torch.long), logits)).sum() == 2
+    probs = np.array([[0.5, 0.25, 0.15, 0.1]])
+    logits = np.log(probs).astype(np.float32)
+    none = np.empty((1, 0), dtype=np.int64)
+
+    def kept(processor: Any) -> list[list[bool]]:
+        return np.isfinite(processor(none, logits)).tolist()  # type: ignore[no-any-return]
+
+    assert kept(TopP(0.7)) == [[True, True, False, False]]
+    assert kept(TopP(0.75)) == [[True, True, False, False]]
+    assert kept(TopP(0.76)) == [[True, True, True, False]]
+    assert sum(kept(TopP(0.01))[0]) == 1
+    assert sum(kept(TopK(2))[0]) == 2
 
 
 def test_repetition_penalty_lowers_only_seen_tokens() -> None:
     """CTRL's penalty divides positive and multiplies negative scores of generated tokens by θ."""
-    logits = torch.tensor([[2.0, -1.0, 3.0]])
-    out = RepetitionPenalty(2.0)(torch.tensor([[0, 1]]), logits)
+    logits = np.array([[2.0, -1.0, 3.0]], dtype=np.float32)
+    out = RepetitionPenalty(2.0)(np.array([[0, 1, 0]]), logits)
     assert out.tolist() == [[1.0, -2.0, 3.0]]
+    assert logits.tolist() == [[2.0, -1.0, 3.0]], "the input must not change"
+    exempt = RepetitionPenalty(2.0, ignore=(1,))(np.array([[0, 1]]), logits)
+    assert exempt.tolist() == [[1.0, -1.0, 3.0]]
 
 
 def test_beam_search_finds_the_most_probable_sequence(model: RNNLM) -> None:
@@ -123,3 +145,77 @@ def test_bad_decoding_settings_are_rejected() -> None:
         DecodeConfig(temperature=-1)
     with pytest.raises(ConfigError, match="num_samples"):
         DecodeConfig(num_samples=0)
+
+
+def test_jobs_joining_a_running_batch_decode_as_if_alone(model: RNNLM) -> None:
+    """Rows of different jobs (own temperature, top-k/p, seed, stop ids) joining and leaving a batch
+    at different steps get exactly the tokens each job gets when decoded alone."""
+    configs = [
+        DecodeConfig(max_new_tokens=12, temperature=1.3, seed=1, num_samples=2),
+        DecodeConfig(max_new_tokens=5, temperature=0.0),
+        DecodeConfig(max_new_tokens=20, temperature=0.9, top_k=3, seed=2, stop_ids=(4,), num_samples=3),
+        DecodeConfig(max_new_tokens=9, temperature=2.0, top_p=0.6, seed=3, repetition_penalty=1.5),
+    ]
+    prompts = [[1, 2], [3], [0, 5, 6], [2]]
+    alone = [sample(model, prompt, config) for prompt, config in zip(prompts, configs, strict=True)]
+    jobs = [DecodeJob(prompt, config) for prompt, config in zip(prompts, configs, strict=True)]
+    batch = DecodeBatch(model)
+    finished: list[DecodeJob] = []
+    for step in range(40):
+        if step < len(jobs):
+            batch.add(jobs[step])  # one more job joins before each of the first steps
+        finished += batch.step()
+    assert len(batch) == 0 and set(finished) == set(jobs)
+    assert [job.outputs() for job in jobs] == alone
+
+
+def test_per_row_filters_equal_the_same_filters_row_by_row() -> None:
+    """filter_scores with one (k, p) per row equals applying each row's own TopK/TopP to that row."""
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((5, 30)).astype(np.float32)
+    k = np.array([0, 3, 1, 0, 10])
+    p = np.array([1.0, 1.0, 0.5, 0.3, 0.8])
+    together = filter_scores(scores, k, p)
+    none = np.empty((1, 0), dtype=np.int64)
+    for row in range(5):
+        chain = sampling_processors(1.0, int(k[row]), float(p[row]))
+        expected = apply_processors(chain, none, scores[row : row + 1])
+        np.testing.assert_array_equal(together[row : row + 1], expected)
+
+
+def test_draws_follow_the_softmax_and_never_pick_excluded_tokens() -> None:
+    """Inverse-CDF draws match p = softmax(z / T) in frequency (30,000 draws, 4σ) and never pick −∞."""
+    logits = np.log(np.array([[0.5, 0.0, 0.3, 0.2]], dtype=np.float32) + 1e-30).astype(np.float32)
+    logits[0, 1] = -np.inf
+    (rng,) = row_generators(7, 1)
+    draws = 30_000
+    counts = np.zeros(4)
+    rows = np.repeat(logits, 100, axis=0)
+    rngs = [rng] * 100
+    for _ in range(draws // 100):
+        tokens = pick_tokens(rows, np.ones(100), np.zeros(100, dtype=np.int64), np.ones(100), rngs)
+        counts += np.bincount(tokens, minlength=4)
+    assert counts[1] == 0
+    expected = np.array([0.5, 0.0, 0.3, 0.2]) * draws
+    sigma = np.sqrt(expected * (1 - expected / draws))
+    assert np.all(np.abs(counts - expected) <= 4 * sigma + 1e-9), counts
+
+
+def test_a_row_with_nothing_allowed_is_a_clear_error() -> None:
+    """Constraints that exclude every token raise ConfigError instead of drawing garbage."""
+    scores = np.full((1, 3), -np.inf, dtype=np.float32)
+    with pytest.raises(ConfigError, match="every token is excluded"):
+        pick_tokens(scores, np.ones(1), np.zeros(1, dtype=np.int64), np.ones(1), row_generators(0, 1))
+
+
+def test_torch_stepper_select_and_concat_keep_rows_apart(model: RNNLM) -> None:
+    """Stepping concat(states) equals stepping each state alone; select picks and repeats rows."""
+    stepper = as_stepper(model)
+    _, a = stepper.prefill(np.array([[1], [2]]), None)
+    _, b = stepper.prefill(np.array([[3, 4], [5, 6]]), None)
+    ids = np.array([0, 1, 2])
+    both, _ = stepper.step(ids, stepper.concat([a, b]))
+    np.testing.assert_allclose(both[:1], stepper.step(ids[:1], a)[0], atol=1e-6)
+    np.testing.assert_allclose(both[1:], stepper.step(ids[1:], b)[0], atol=1e-6)
+    picked, _ = stepper.step(np.array([2, 2]), stepper.select(b, np.array([1, 1])))
+    np.testing.assert_allclose(picked[0], picked[1], atol=0)

@@ -1,6 +1,30 @@
-"""Generation: incremental decoding (sampling, greedy, beam search) and logits processors."""
+"""Generation: decoding (sampling, greedy, beam search, batches that change while they run),
+logits processors and poem constraints — written once, in NumPy, for every engine.
 
-from rnnlab.generate.decoding import Beam, DecodeConfig, beam_search, sample, warm_up
+A model reaches the decoder as a *stepper* (:mod:`rnnlab.generate.stepper`): the NumPy engine of
+:mod:`rnnlab.inference` is one, and any torch language model such as ``RNNLM`` is wrapped into one.
+"""
+
+from rnnlab.generate.decoding import (
+    Beam,
+    DecodeBatch,
+    DecodeConfig,
+    DecodeJob,
+    beam_search,
+    decode,
+    pick_tokens,
+    sample,
+    warm_up,
+)
+from rnnlab.generate.poems import (
+    FormConstraint,
+    PoemForm,
+    PoemJob,
+    PoemRequest,
+    PoemVocab,
+    prepare_poems,
+    write_poems,
+)
 from rnnlab.generate.processors import (
     BanTokens,
     LogitsProcessor,
@@ -8,20 +32,36 @@ from rnnlab.generate.processors import (
     Temperature,
     TopK,
     TopP,
+    filter_scores,
     sampling_processors,
 )
+from rnnlab.generate.stepper import Stepper, as_stepper
 
 __all__ = [
     "BanTokens",
     "Beam",
+    "DecodeBatch",
     "DecodeConfig",
+    "DecodeJob",
+    "FormConstraint",
     "LogitsProcessor",
+    "PoemForm",
+    "PoemJob",
+    "PoemRequest",
+    "PoemVocab",
     "RepetitionPenalty",
+    "Stepper",
     "Temperature",
     "TopK",
     "TopP",
+    "as_stepper",
     "beam_search",
+    "decode",
+    "filter_scores",
+    "pick_tokens",
+    "prepare_poems",
     "sample",
     "sampling_processors",
     "warm_up",
+    "write_poems",
 ]

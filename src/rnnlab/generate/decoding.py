@@ -7,21 +7,47 @@ A recurrent model summarises the past in its state, so each new token costs one 
 The prime (a style text, the tutorial's ``prefix_words``) only warms the state up and never
 appears in the output; the prompt warms it up *and* is the start of the text.
 
-Any model with ``forward(ids (T, N), state) -> (logits (T, N, V), state)`` decodes here;
-``RNNLM`` is one.
+Decoding is written once, in NumPy, against the stepper protocol of
+:mod:`rnnlab.generate.stepper`; a torch module such as ``RNNLM`` is wrapped automatically, and
+:mod:`rnnlab.inference` steps the same models without torch.
+
+**Batches that change while they run.** :class:`DecodeBatch` holds rows of several
+:class:`DecodeJob` s (a job is one context continued ``num_samples`` times). Each step picks one
+token for every row, then rows whose sequence ended leave (``select``) and the others are
+stepped together; a job added between two steps joins (``prefill`` then ``concat``)::
+
+    step   1  2  3  4  5  6  7
+    job A  ■  ■  ■  ■  ·           ■ = a token for each of A's rows, · = A has left
+    job B        ■  ■  ■  ■  ■     B joined after step 2
+
+Every row keeps its own processors (the job's constraints), temperature, top-k, top-p and random
+generator, so a row's tokens do not depend on which rows it shared a batch with: a request
+answered in a busy batch equals the same request answered alone (same seed, same logits).
+``sample`` is a batch holding one job, so there is one decoding loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-import torch
-from torch import Tensor, nn
+import numpy as np
+from numpy.typing import NDArray
 
 from rnnlab.errors import ConfigError
-from rnnlab.generate.processors import BanTokens, LogitsProcessor, apply_processors, sampling_processors
+from rnnlab.generate.processors import (
+    BanTokens,
+    FloatArray,
+    IntArray,
+    LogitsProcessor,
+    RepetitionPenalty,
+    apply_processors,
+    filter_scores,
+    sampling_processors,
+    softmax,
+)
+from rnnlab.generate.stepper import Stepper, as_stepper
 
 
 @dataclass
@@ -45,37 +71,235 @@ class DecodeConfig:
             raise ConfigError(f"num_samples must be ≥ 1, got {self.num_samples}")
         if self.temperature < 0:
             raise ConfigError(f"temperature must be ≥ 0 (0 = greedy), got {self.temperature}")
+        if self.top_k < 0:
+            raise ConfigError(f"top_k must be ≥ 0 (0 = off), got {self.top_k}")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
+        if not self.repetition_penalty > 0:
+            raise ConfigError(f"repetition_penalty must be > 0 (1 = off), got {self.repetition_penalty}")
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
 
     def processors(self) -> list[LogitsProcessor]:
-        chain: list[LogitsProcessor] = [BanTokens(tuple(self.banned_ids))] if self.banned_ids else []
+        """The whole chain as processors: banned tokens, penalty, temperature, top-k, top-p."""
         temperature = 1.0 if self.greedy else self.temperature
-        return chain + sampling_processors(temperature, self.top_k, self.top_p, self.repetition_penalty)
+        return self.row_processors() + sampling_processors(temperature, self.top_k, self.top_p)
+
+    def row_processors(self) -> list[LogitsProcessor]:
+        """The part of the chain that needs each row's history: banned tokens and the penalty.
+
+        Temperature, top-k and top-p follow in :class:`DecodeBatch`, vectorised over all rows.
+        """
+        chain: list[LogitsProcessor] = [BanTokens(tuple(self.banned_ids))] if self.banned_ids else []
+        if self.repetition_penalty != 1.0:
+            chain.append(RepetitionPenalty(self.repetition_penalty))
+        return chain
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
+def row_generators(seed: int | None, rows: int) -> list[np.random.Generator]:
+    """One independent generator per row, from ``seed`` (fresh entropy when None).
+
+    Row i's draws depend on (seed, i) only, not on the rows decoded beside it.
+    """
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(rows)]
 
 
-@torch.no_grad()
-def warm_up(model: nn.Module, ids: Sequence[int], num: int, state: Any = None) -> tuple[Tensor | None, Any]:
+@dataclass(eq=False)
+class DecodeJob:
+    """One context continued ``config.num_samples`` times; its rows decode inside a DecodeBatch.
+
+    ``context`` is the prime followed by the prompt (at least one token); its last token makes
+    the first prediction. ``processors`` run before the config's own chain (constraints such
+    as poem forms). ``state`` is the stepper's state of one row before the context (None: a
+    fresh row); an encoder–decoder passes its encoded source here.
+    """
+
+    context: Sequence[int]
+    config: DecodeConfig = field(default_factory=DecodeConfig)
+    processors: Sequence[LogitsProcessor] = ()
+    state: Any = None
+
+    def __post_init__(self) -> None:
+        if len(self.context) == 0:
+            raise ConfigError("give a prompt or a prime: the model needs at least one token to start from")
+        n, limit = self.config.num_samples, self.config.max_new_tokens
+        self.chain: list[LogitsProcessor] = [*self.processors, *self.config.row_processors()]
+        self.tokens: IntArray = np.zeros((n, limit), dtype=np.int64)  # row i's tokens: tokens[i, :lengths[i]]
+        self.length = 0  # tokens generated so far by the rows still running (they advance together)
+        self.lengths = np.zeros(n, dtype=np.int64)
+        self.running = np.ones(n, dtype=bool) if limit > 0 else np.zeros(n, dtype=bool)
+        self.stop = np.asarray(self.config.stop_ids, dtype=np.int64)
+
+    @property
+    def done(self) -> bool:
+        return not bool(self.running.any())
+
+    def outputs(self) -> list[list[int]]:
+        """Each row's new tokens, its stop id included."""
+        return [self.tokens[i, : self.lengths[i]].tolist() for i in range(len(self.lengths))]
+
+
+class DecodeBatch:
+    """Rows of several jobs decoded together; jobs join with :meth:`add` between steps.
+
+    Row layout: the rows of a job are contiguous and keep their order, so a job's rows are a
+    slice of every per-row array; rows that finish are removed, new jobs append at the end.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.stepper: Stepper = as_stepper(model)
+        self.jobs: list[DecodeJob] = []
+        self.row_of_job = np.zeros(0, dtype=np.intp)  # (N,) each row's index inside its job
+        self.job_rows: list[int] = []  # rows in the batch per job, in self.jobs order
+        self.temperature = np.zeros(0)
+        self.top_k = np.zeros(0, dtype=np.int64)
+        self.top_p = np.zeros(0)
+        self.rngs: list[np.random.Generator] = []
+        self.logits: FloatArray = np.zeros((0, 0), dtype=np.float32)  # (N, V): next-token logits
+        self.state: Any = None
+
+    def __len__(self) -> int:
+        """Rows decoding now."""
+        return len(self.row_of_job)
+
+    def add(self, job: DecodeJob) -> None:
+        """Read the job's context and append its rows; a job with nothing to generate ends at once."""
+        if job.done:
+            return
+        config = job.config
+        context = np.asarray(job.context, dtype=np.int64)[:, None]  # (T, 1): one row …
+        logits, state = self.stepper.prefill(context, job.state)
+        n = config.num_samples
+        repeat = np.zeros(n, dtype=np.intp)  # … repeated for the job's n samples
+        state, logits = self.stepper.select(state, repeat), logits[repeat]
+        if len(self):
+            self.state = self.stepper.concat([self.state, state])
+            self.logits = np.concatenate([self.logits, logits])
+        else:
+            self.state, self.logits = state, logits
+        self.jobs.append(job)
+        self.job_rows.append(n)
+        self.row_of_job = np.concatenate([self.row_of_job, np.arange(n, dtype=np.intp)])
+        self.temperature = np.concatenate([self.temperature, np.full(n, config.temperature)])
+        self.top_k = np.concatenate([self.top_k, np.full(n, config.top_k, dtype=np.int64)])
+        self.top_p = np.concatenate([self.top_p, np.full(n, config.top_p)])
+        self.rngs += row_generators(config.seed, n)
+
+    def _slices(self) -> list[tuple[DecodeJob, int, int]]:
+        out, start = [], 0
+        for job, n in zip(self.jobs, self.job_rows, strict=True):
+            out.append((job, start, start + n))
+            start += n
+        return out
+
+    def step(self) -> list[DecodeJob]:
+        """One token for every row; returns the jobs that finished with it."""
+        if not len(self):
+            return []
+        slices = self._slices()
+        # 1. each job's own processors (constraints, banned tokens, penalty) on its rows
+        scores = self.logits
+        if any(job.chain for job, _, _ in slices):
+            scores = self.logits.copy()
+            for job, a, b in slices:
+                if job.chain:
+                    generated = job.tokens[self.row_of_job[a:b], : job.length]
+                    scores[a:b] = apply_processors(job.chain, generated, self.logits[a:b])
+        # 2. temperature, top-k, top-p and the draw, vectorised over rows with their own settings
+        tokens = pick_tokens(scores, self.temperature, self.top_k, self.top_p, self.rngs)
+        # 3. record; rows end after a stop id or at the length limit
+        leaving = np.zeros(len(self), dtype=bool)
+        finished = []
+        for job, a, b in slices:
+            rows = self.row_of_job[a:b]
+            job.tokens[rows, job.length] = tokens[a:b]
+            job.length += 1
+            ended = np.isin(tokens[a:b], job.stop) | (job.length >= job.config.max_new_tokens)
+            if ended.any():
+                job.lengths[rows[ended]] = job.length
+                job.running[rows[ended]] = False
+                leaving[a:b] = ended
+                if job.done:
+                    finished.append(job)
+        # 4. the rows that go on are stepped together
+        if leaving.any():
+            self._keep(~leaving, slices)
+        if len(self):
+            self.logits, self.state = self.stepper.step(tokens[~leaving], self.state)
+        return finished
+
+    def _keep(self, keep: NDArray[np.bool_], slices: list[tuple[DecodeJob, int, int]]) -> None:
+        rows = np.flatnonzero(keep)
+        self.job_rows = [int(keep[a:b].sum()) for _, a, b in slices]
+        self.jobs = [job for job, n in zip(self.jobs, self.job_rows, strict=True) if n]
+        self.job_rows = [n for n in self.job_rows if n]
+        self.row_of_job = self.row_of_job[rows]
+        self.temperature, self.top_k, self.top_p = self.temperature[rows], self.top_k[rows], self.top_p[rows]
+        self.rngs = [self.rngs[i] for i in rows]
+        self.logits = self.logits[rows]
+        self.state = self.stepper.select(self.state, rows) if len(rows) else None
+
+
+def pick_tokens(
+    scores: FloatArray,
+    temperature: NDArray[Any],
+    top_k: NDArray[Any],
+    top_p: NDArray[Any],
+    rngs: Sequence[np.random.Generator],
+) -> IntArray:
+    """One token per row: argmax where the temperature is 0, else a draw from the filtered softmax.
+
+    The draw is inverse-CDF sampling with one uniform u from the row's own generator: the token
+    is the first whose cumulative probability exceeds u · Σp, so it never lands on a token of
+    probability 0.
+    """
+    if not np.isfinite(scores.max(axis=1)).all():
+        raise ConfigError(
+            "every token is excluded for some row (the constraints leave nothing to choose); "
+            "loosen the constraints or check the vocabulary"
+        )
+    greedy = temperature == 0
+    tokens = np.argmax(scores, axis=1)
+    sampled = np.flatnonzero(~greedy)
+    if len(sampled) == 0:
+        return tokens.astype(np.int64)
+    sub = scores[sampled] if len(sampled) < len(scores) else scores
+    scaled = cast(FloatArray, sub / temperature[sampled, None].astype(np.float32))
+    probs = softmax(filter_scores(scaled, top_k[sampled], top_p[sampled]))
+    cdf = np.cumsum(probs, axis=1)
+    u = np.array([rngs[i].random() for i in sampled.tolist()], dtype=np.float32)
+    choice = (cdf <= (u * cdf[:, -1])[:, None]).sum(axis=1)
+    choice = np.minimum(choice, probs.shape[1] - 1)
+    stuck = probs[np.arange(len(sampled)), choice] == 0  # u·Σp rounded up to Σp: take the last possible
+    if stuck.any():
+        choice[stuck] = probs.shape[1] - 1 - np.argmax(probs[stuck, ::-1] > 0, axis=1)
+    tokens[sampled] = choice
+    return tokens.astype(np.int64)
+
+
+def decode(model: Any, jobs: Sequence[DecodeJob]) -> list[DecodeJob]:
+    """Run ``jobs`` to the end as one batch; returns them (their ``outputs()`` hold the tokens)."""
+    batch = DecodeBatch(model)
+    for job in jobs:
+        batch.add(job)
+    while len(batch):
+        batch.step()
+    return list(jobs)
+
+
+def warm_up(model: Any, ids: Sequence[int], num: int, state: Any = None) -> tuple[FloatArray | None, Any]:
     """Feed ``ids`` to ``num`` copies of the model at once; return the last logits (N, V) and the state."""
     if not ids:
         return None, state
-    x = torch.tensor(list(ids), dtype=torch.long, device=_device_of(model)).unsqueeze(1).expand(-1, num)
-    logits, state = model(x, state)
-    return logits[-1], state
+    stepper = as_stepper(model)
+    context = np.repeat(np.asarray(ids, dtype=np.int64)[:, None], num, axis=1)
+    return stepper.prefill(context, state)
 
 
-@torch.no_grad()
 def sample(
-    model: nn.Module,
+    model: Any,
     prompt: Sequence[int],
     config: DecodeConfig | None = None,
     prime: Sequence[int] = (),
@@ -83,65 +307,13 @@ def sample(
 ) -> list[list[int]]:
     """Continue ``prompt`` ``config.num_samples`` times; returns the new ids of each continuation.
 
-    ``processors`` run before the sampling filters (use them for constraints such as poem
-    forms). A continuation stops after a stop id (which is kept) or ``max_new_tokens``.
+    ``model`` is a stepper or a torch module (see :mod:`rnnlab.generate.stepper`). ``processors``
+    run before the sampling filters (use them for constraints such as poem forms). A
+    continuation stops after a stop id (which is kept) or ``max_new_tokens``.
     """
-    config = config or DecodeConfig()
-    if not prompt and not prime:
-        raise ConfigError("give a prompt or a prime: the model needs at least one token to start from")
-    was_training = model.training
-    model.eval()
-    try:
-        return _sample(model, list(prompt), config, list(prime), list(processors))
-    finally:
-        if was_training:
-            model.train()
-
-
-def _sample(
-    model: nn.Module,
-    prompt: list[int],
-    config: DecodeConfig,
-    prime: list[int],
-    extra: list[LogitsProcessor],
-) -> list[list[int]]:
-    n = config.num_samples
-    device = _device_of(model)
-    generator = torch.Generator(device=device)
-    if config.seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(config.seed)
-    # 1. warm the state up with the prime, then with the prompt (all but its last token)
-    context = prime + prompt
-    _, state = warm_up(model, context[:-1], n)
-    # 2. the last context token produces the first prediction
-    last = torch.full((n,), context[-1], dtype=torch.long, device=device)
-    chain = extra + config.processors()
-    generated = torch.empty(n, 0, dtype=torch.long, device=device)
-    done = torch.zeros(n, dtype=torch.bool, device=device)
-    stop = torch.tensor(config.stop_ids, dtype=torch.long, device=device)
-    for _ in range(config.max_new_tokens):
-        logits, state = model(last.unsqueeze(0), state)  # one step: (1, N, V)
-        scores = apply_processors(chain, generated, logits[0].float())
-        # 3. pick: argmax for greedy, else a draw from softmax of the filtered scores
-        if config.greedy:
-            token = scores.argmax(dim=-1)
-        else:
-            token = torch.multinomial(scores.softmax(dim=-1), 1, generator=generator).squeeze(1)
-        generated = torch.cat([generated, token.unsqueeze(1)], dim=1)
-        done |= torch.isin(token, stop)
-        if bool(done.all()):
-            break
-        last = token
-    return [_cut_at_stop(row.tolist(), config.stop_ids) for row in generated]
-
-
-def _cut_at_stop(ids: list[int], stop_ids: Sequence[int]) -> list[int]:
-    for i, token in enumerate(ids):
-        if token in stop_ids:
-            return ids[: i + 1]
-    return ids
+    job = DecodeJob([*prime, *prompt], config or DecodeConfig(), processors)
+    decode(model, [job])
+    return job.outputs()
 
 
 @dataclass
@@ -151,9 +323,14 @@ class Beam:
     finished: bool = False
 
 
-@torch.no_grad()
+def log_softmax(scores: FloatArray) -> FloatArray:
+    """log p = z − log Σ e^z, with the maximum subtracted first (−∞ scores stay −∞)."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def beam_search(
-    model: nn.Module,
+    model: Any,
     prompt: Sequence[int],
     beam_size: int = 4,
     max_new_tokens: int = 50,
@@ -169,36 +346,34 @@ def beam_search(
     """
     if beam_size < 1:
         raise ConfigError(f"beam_size must be ≥ 1, got {beam_size}")
-    context = list(prime) + list(prompt)
+    context = [*prime, *prompt]
     if not context:
         raise ConfigError("give a prompt or a prime: the model needs at least one token to start from")
-    model.eval()
-    device = _device_of(model)
-    _, state = warm_up(model, context[:-1], 1)
+    stepper = as_stepper(model)
+    logits, state = stepper.prefill(np.asarray(context, dtype=np.int64)[:, None], None)
     beams = [Beam([], 0.0)]
-    last = torch.tensor([context[-1]], device=device)
     finished: list[Beam] = []
 
     def score(b: Beam) -> float:
         return b.log_prob / (max(len(b.ids), 1) ** length_penalty)
 
+    pending: IntArray | None = None  # the beams' last tokens, not yet fed to the model
     for _ in range(max_new_tokens):
-        logits, state = model(last.unsqueeze(0), state)
-        generated = torch.tensor([b.ids for b in beams], dtype=torch.long, device=device).reshape(
-            len(beams), -1
-        )
-        scores = apply_processors(list(processors), generated, logits[0].float()).log_softmax(dim=-1)
-        total = torch.tensor([b.log_prob for b in beams], device=device).unsqueeze(1) + scores
-        flat = total.flatten()
-        k = min(beam_size, int(torch.isfinite(flat).sum()))
+        if pending is not None:
+            logits, state = stepper.step(pending, state)
+        generated = np.array([b.ids for b in beams], dtype=np.int64).reshape(len(beams), -1)
+        scores = log_softmax(apply_processors(list(processors), generated, logits).astype(np.float64))
+        total = np.array([b.log_prob for b in beams])[:, None] + scores
+        flat = total.ravel()
+        k = min(beam_size, int(np.isfinite(flat).sum()))
         if k == 0:
             break
-        top = flat.topk(k)
+        top = np.argsort(-flat, kind="stable")[:k]
         vocab = scores.shape[1]
         candidates = []
-        for value, index in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+        for index in top.tolist():
             parent, token = divmod(index, vocab)
-            beam = Beam([*beams[parent].ids, token], value)
+            beam = Beam([*beams[parent].ids, token], float(flat[index]))
             if token in stop_ids:
                 beam.finished = True
                 finished.append(beam)
@@ -206,19 +381,11 @@ def beam_search(
                 candidates.append((parent, beam))
         if not candidates:
             break
-        parents = torch.tensor([p for p, _ in candidates], device=device)
-        state = _select_state(state, parents)
+        state = stepper.select(state, np.array([p for p, _ in candidates], dtype=np.intp))
         beams = [b for _, b in candidates]
-        last = torch.tensor([b.ids[-1] for b in beams], device=device)
         if length_penalty == 0 and len(finished) >= beam_size:
             best_finished = sorted((b.log_prob for b in finished), reverse=True)[:beam_size]
             if max(b.log_prob for b in beams) < best_finished[-1]:
                 break  # log-probabilities only fall, so no running beam can overtake these
+        pending = np.array([b.ids[-1] for b in beams], dtype=np.int64)
     return sorted(finished + beams, key=score, reverse=True)[:beam_size]
-
-
-def _select_state(state: Any, index: Tensor) -> Any:
-    """Reorder the batch dimension (dim 1) of a state: h, or (h, c)."""
-    if isinstance(state, tuple):
-        return tuple(s.index_select(1, index) for s in state)
-    return state.index_select(1, index)

@@ -17,17 +17,17 @@ chooses only among the allowed characters.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import torch
-from torch import Tensor, nn
+import numpy as np
+from numpy.typing import NDArray
 
-from rnnlab.data.convert import to_simplified
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.generate.decoding import DecodeConfig, sample
-from rnnlab.generate.processors import LogitsProcessor, RepetitionPenalty
+from rnnlab.generate.decoding import DecodeConfig, DecodeJob, decode
+from rnnlab.generate.processors import NEG_INF, FloatArray, IntArray, LogitsProcessor, RepetitionPenalty
 from rnnlab.generate.rhyme import rhyme_groups
 
 COMMA, PERIOD = "，", "。"
@@ -81,25 +81,16 @@ def is_hanzi(token: str) -> bool:
     return len(token) == 1 and unicodedata.name(token, "").startswith("CJK UNIFIED IDEOGRAPH")
 
 
-class FormConstraint:
-    """Allows only what the form's template allows at each position (see the module docstring).
+class PoemVocab:
+    """A vocabulary with the tables that poem constraints read at every step, built once per model.
 
-    ``offset`` is how many template positions the prompt already filled; ``fixed`` maps template
-    positions to the only id allowed there.
+    Building them looks at every token (a Unicode name for each, and pypinyin's reading for
+    rhymes), which takes far longer than writing a poem: :class:`rnnlab.poet.Poet` keeps one and
+    passes it to every request.
     """
 
-    def __init__(
-        self,
-        form: PoemForm,
-        vocab: Vocab,
-        offset: int = 0,
-        fixed: dict[int, int] | None = None,
-        rhyme: bool = False,
-        placed: Sequence[int] = (),
-    ) -> None:
-        self.form, self.offset, self.fixed = form, offset, dict(fixed or {})
-        self.template = form.template()
-        tokens = vocab.tokens
+    def __init__(self, vocab: Vocab) -> None:
+        self.vocab = vocab
         for mark in (COMMA, PERIOD):
             if mark not in vocab:
                 raise DataError(
@@ -107,43 +98,92 @@ class FormConstraint:
                 )
         self.punctuation = {COMMA: vocab[COMMA], PERIOD: vocab[PERIOD]}
         self.eos_id = vocab.eos_id
-        self.hanzi = torch.tensor([is_hanzi(t) for t in tokens])
-        if not bool(self.hanzi.any()):
+        self.hanzi: NDArray[np.bool_] = np.array([is_hanzi(t) for t in vocab.tokens])  # (V,)
+        if not self.hanzi.any():
             raise DataError("the vocabulary has no Chinese characters: this model cannot write poems")
-        self.placed = list(placed)  # ids at positions 0 … offset−1 (the prompt)
-        self.rhyme_of: Tensor | None = None
-        if rhyme:
-            groups = rhyme_groups(t for t in tokens if is_hanzi(t))
-            names = sorted(set(groups.values()))
+        self._rhyme_of: NDArray[np.int64] | None = None
+
+    @classmethod
+    def of(cls, vocab: Vocab | PoemVocab) -> PoemVocab:
+        return vocab if isinstance(vocab, PoemVocab) else cls(vocab)
+
+    def rhyme_of(self) -> NDArray[np.int64]:
+        """(V,) the rhyme group of each token as an index, −1 for none (computed on first use)."""
+        if self._rhyme_of is None:
+            tokens = self.vocab.tokens
+            groups = rhyme_groups(t for t, h in zip(tokens, self.hanzi, strict=True) if h)
+            names = {name: i for i, name in enumerate(sorted(set(groups.values())))}
             # −1 marks "no known rhyme": such characters cannot close a rhymed line.
-            self.rhyme_of = torch.tensor([names.index(groups[t]) if t in groups else -1 for t in tokens])
+            self._rhyme_of = np.array(
+                [names[groups[t]] if t in groups else -1 for t in tokens], dtype=np.int64
+            )
+        return self._rhyme_of
 
-    def allowed(self, position: int, row: Sequence[int]) -> Tensor:
-        """Boolean mask (V,) of ids allowed at ``position`` given the poem's ids so far."""
-        mask = torch.zeros_like(self.hanzi)
+
+class FormConstraint:
+    """Allows only what the form's template allows at each position (see the module docstring).
+
+    ``offset`` is how many template positions the prompt already filled; ``fixed`` maps template
+    positions to the only id allowed there; ``placed`` holds the prompt's ids (positions
+    0 … offset−1). ``vocab`` may be a :class:`PoemVocab`, to reuse its tables.
+    """
+
+    def __init__(
+        self,
+        form: PoemForm,
+        vocab: Vocab | PoemVocab,
+        offset: int = 0,
+        fixed: dict[int, int] | None = None,
+        rhyme: bool = False,
+        placed: Sequence[int] = (),
+    ) -> None:
+        self.form, self.offset, self.fixed = form, offset, dict(fixed or {})
+        self.template = form.template()
+        self.tables = PoemVocab.of(vocab)
+        self.punctuation = self.tables.punctuation
+        self.eos_id = self.tables.eos_id
+        self.hanzi = self.tables.hanzi
+        self.placed = list(placed)  # ids at positions 0 … offset−1 (the prompt)
+        self.rhyme_of = self.tables.rhyme_of() if rhyme else None
+        rhymes = form.rhyme_positions()
+        self.anchor = rhymes[0] if rhymes else -1  # the first rhyme sets the group …
+        self.rhymed = set(rhymes[1:])  # … that the later ones must match
+
+    def only(self, position: int) -> int | None:
+        """The one id the template allows at ``position``, or None where a character is chosen."""
         if position >= len(self.template):
-            mask[self.eos_id] = True
-            return mask
+            return self.eos_id
         if position in self.fixed:
-            mask[self.fixed[position]] = True
-            return mask
+            return self.fixed[position]
         slot = self.template[position]
-        if slot is not None:
-            mask[self.punctuation[slot]] = True
-            return mask
-        mask |= self.hanzi
-        rhymes = self.form.rhyme_positions()
-        if self.rhyme_of is not None and position in rhymes[1:]:
-            anchor = self.rhyme_of[row[rhymes[0]]]
-            if int(anchor) >= 0:
-                mask &= self.rhyme_of == anchor
-        return mask
+        return None if slot is None else self.punctuation[slot]
 
-    def __call__(self, generated: Tensor, logits: Tensor) -> Tensor:
+    def allowed(self, position: int, row: Sequence[int]) -> NDArray[np.bool_]:
+        """Boolean mask (V,) of ids allowed at ``position`` given the poem's ids so far."""
+        forced = self.only(position)
+        if forced is not None:
+            mask = np.zeros_like(self.hanzi)
+            mask[forced] = True
+            return mask
+        if self.rhyme_of is not None and position in self.rhymed:
+            anchor = self.rhyme_of[row[self.anchor]]
+            if anchor >= 0:
+                return self.hanzi & (self.rhyme_of == anchor)
+        return self.hanzi
+
+    def __call__(self, generated: IntArray, logits: FloatArray) -> FloatArray:
         position = self.offset + generated.shape[1]
-        rows = [self.placed + ids for ids in generated.tolist()]
-        mask = torch.stack([self.allowed(position, row) for row in rows]).to(logits.device)
-        return logits.masked_fill(~mask, float("-inf"))
+        forced = self.only(position)
+        if forced is not None:
+            out = np.full_like(logits, NEG_INF)
+            out[:, forced] = logits[:, forced]
+            return out
+        if self.rhyme_of is not None and position in self.rhymed:
+            rows = [[*self.placed, *ids] for ids in generated.tolist()]
+            mask = np.stack([self.allowed(position, row) for row in rows])
+        else:
+            mask = self.hanzi
+        return np.where(mask, logits, NEG_INF)
 
 
 @dataclass
@@ -181,6 +221,9 @@ def check_characters(text: str, vocab: Vocab, what: str) -> str:
     unknown = [c for c in text if c not in vocab]
     if not unknown:
         return text
+    # OpenCC loads its dictionaries on import; only input with unknown characters needs it.
+    from rnnlab.data.convert import to_simplified
+
     converted = to_simplified(text)
     still = list(dict.fromkeys(c for c in converted if c not in vocab))  # in the order typed
     if still:
@@ -224,49 +267,79 @@ def _layout(form: PoemForm, prefix: str, acrostic: str) -> tuple[list[str], dict
     return placed, heads
 
 
-def write_poems(
-    model: nn.Module, vocab: Vocab, request: PoemRequest, start_id: int | None = None
-) -> list[str]:
-    """Write ``request.num`` poems; each is returned as its lines joined by newlines.
+@dataclass
+class PoemJob:
+    """A poem request made ready to decode: its decoding job, and how its rows become poems."""
+
+    job: DecodeJob
+    form: PoemForm
+    placed: list[str]  # the prompt laid out on the template (punctuation added)
+    to_text: Callable[[list[int]], str]  # generated ids → characters
+
+    def poems(self) -> list[str]:
+        """The job's rows as poems, each as its lines joined by newlines (call when the job is done)."""
+        return [
+            format_poem("".join(self.placed) + self.to_text(ids), self.form) for ids in self.job.outputs()
+        ]
+
+
+def prepare_poems(vocab: Vocab | PoemVocab, request: PoemRequest, start_id: int | None = None) -> PoemJob:
+    """Check ``request`` and turn it into a decoding job (ConfigError/DataError explain bad requests).
 
     ``start_id`` is the token the model saw before every poem in training (``<bos>`` by default).
     """
-    prefix = check_characters(request.prefix, vocab, "prefix")
-    acrostic = check_characters(request.acrostic, vocab, "acrostic")
-    prime = check_characters(request.prime, vocab, "priming text")
+    tables = PoemVocab.of(vocab)
+    words = tables.vocab
+    prefix = check_characters(request.prefix, words, "prefix")
+    acrostic = check_characters(request.acrostic, words, "acrostic")
+    prime = check_characters(request.prime, words, "priming text")
     form = resolve_form(request)
     placed, heads = _layout(form, prefix, acrostic)
-    placed_ids = [vocab[c] for c in placed]
+    placed_ids = [words[c] for c in placed]
     constraint = FormConstraint(
         form,
-        vocab,
+        tables,
         offset=len(placed),
-        fixed={p: vocab[c] for p, c in heads.items() if p >= len(placed)},
+        fixed={p: words[c] for p, c in heads.items() if p >= len(placed)},
         rhyme=request.rhyme,
         placed=placed_ids,
     )
-    punctuation = tuple(constraint.punctuation.values())
     processors: list[LogitsProcessor] = [constraint]
     if request.repetition_penalty != 1.0:
+        punctuation = tuple(tables.punctuation.values())
         processors.append(RepetitionPenalty(request.repetition_penalty, ignore=punctuation))
     config = DecodeConfig(
-        max_new_tokens=len(form.template()) - len(placed) + 1,  # the rest of the poem, then <eos>
+        # The rest of the template; <eos> would be the only choice after it, so it is not decoded.
+        max_new_tokens=len(form.template()) - len(placed),
         temperature=request.temperature,
         top_k=request.top_k,
         top_p=request.top_p,
         num_samples=request.num,
         seed=request.seed,
-        stop_ids=(vocab.eos_id,),
+        stop_ids=(words.eos_id,),
     )
-    start = vocab.bos_id if start_id is None else start_id
-    outputs = sample(
-        model, [start, *placed_ids], config, prime=[vocab[c] for c in prime], processors=processors
-    )
-    poems = []
-    for ids in outputs:
-        text = "".join(placed) + "".join(vocab.to_tokens([i for i in ids if i != vocab.eos_id]))
-        poems.append(format_poem(text, form))
-    return poems
+    start = words.bos_id if start_id is None else start_id
+    context = [*(words[c] for c in prime), start, *placed_ids]
+    eos = words.eos_id
+
+    def to_text(ids: list[int]) -> str:
+        return "".join(words.to_tokens([i for i in ids if i != eos]))
+
+    return PoemJob(DecodeJob(context, config, processors), form, placed, to_text)
+
+
+def write_poems(
+    model: Any, vocab: Vocab | PoemVocab, request: PoemRequest, start_id: int | None = None
+) -> list[str]:
+    """Write ``request.num`` poems; each is returned as its lines joined by newlines.
+
+    ``model`` is a stepper (the NumPy engine) or a torch language model; ``vocab`` may be a
+    :class:`PoemVocab` to reuse its tables across requests. ``start_id`` is the token the model
+    saw before every poem in training (``<bos>`` by default).
+    """
+    poem_job = prepare_poems(vocab, request, start_id)
+    decode(model, [poem_job.job])
+    return poem_job.poems()
 
 
 def format_poem(text: str, form: PoemForm) -> str:

@@ -1,35 +1,92 @@
 """Logits processors: each reshapes the next-token scores before a token is chosen.
 
-A processor is a callable ``(generated (N, t) int64, logits (N, V)) -> logits (N, V)``;
-decoding applies them in order, so constraints (poem forms, banned tokens) and sampling
-filters compose. Masked-out tokens get −∞, so softmax gives them probability exactly 0.
+A processor is a callable ``(generated (N, t) int64, logits (N, V) float32) -> logits (N, V)``
+on NumPy arrays, whatever engine computed the logits (the NumPy engine, or torch whose step's
+logits are converted); decoding applies them in order, so constraints (poem forms, banned
+tokens) and sampling filters compose. Masked-out tokens get −∞, so softmax gives them
+probability exactly 0. A processor must not modify its input arrays in place.
+
+The sampling filters (temperature, top-k, top-p) accept one value for every row or one value
+per row (an ``(N,)`` array): a batch that mixes requests decodes each row with its own settings
+in one vectorised call (see :func:`filter_scores`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import torch
-from torch import Tensor
+import numpy as np
+from numpy.typing import NDArray
 
 from rnnlab.errors import ConfigError
 
-LogitsProcessor = Callable[[Tensor, Tensor], Tensor]
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float32]
+LogitsProcessor = Callable[[IntArray, FloatArray], FloatArray]
+RowValues = float | NDArray[Any]  # one setting for every row, or one per row (N,)
+
+NEG_INF = np.float32(-np.inf)
+
+
+def _per_row(value: RowValues, rows: int) -> NDArray[np.float64]:
+    """A setting as one float per row: (N,)."""
+    arr = np.asarray(value, dtype=np.float64)
+    return np.broadcast_to(arr, (rows,)) if arr.ndim == 0 else arr
+
+
+def softmax(scores: NDArray[Any]) -> NDArray[Any]:
+    """p_i = e^{z_i − max z} / Σ_j e^{z_j − max z} along the last axis (−∞ scores get 0)."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def filter_scores(scores: FloatArray, top_k: RowValues = 0, top_p: RowValues = 1.0) -> FloatArray:
+    """Top-k then top-p (nucleus) filtering with one sort per row; each setting scalar or per row.
+
+    Top-k (Fan et al. 2018) keeps the k highest scores, every token tied with the k-th included;
+    k = 0 is off. Top-p (Holtzman et al. 2020) then keeps, of what remains, the smallest set of
+    most likely tokens whose probabilities (renormalised after top-k) add up to at least p: a token
+    is dropped when the tokens ranked above it already reach p, so the most likely token always
+    stays; p = 1 is off. Both cut at a score, so ties at the cut are all kept.
+    """
+    rows, vocab = scores.shape
+    k = _per_row(top_k, rows).astype(np.int64)
+    p = _per_row(top_p, rows)
+    use_k = (k > 0) & (k < vocab)
+    use_p = p < 1.0
+    if not (use_k.any() or use_p.any()):
+        return scores
+    ranked = -np.sort(-scores, axis=-1)  # (N, V), best first
+    cut = np.full(rows, -np.inf, dtype=np.float64)  # keep scores ≥ cut
+    if use_k.any():
+        kth = ranked[np.arange(rows), np.clip(k - 1, 0, vocab - 1)]
+        cut = np.where(use_k, kth, cut)
+        ranked = np.where(ranked >= cut[:, None], ranked, NEG_INF)
+    if use_p.any():
+        probs = softmax(ranked.astype(np.float64))
+        before = np.cumsum(probs, axis=-1) - probs  # mass of the tokens ranked above each one
+        kept = np.maximum((before < p[:, None]).sum(axis=-1), 1)  # how many tokens the nucleus holds
+        nucleus_cut = ranked[np.arange(rows), kept - 1]
+        cut = np.where(use_p, np.maximum(cut, nucleus_cut), cut)
+    return np.where(scores >= cut[:, None].astype(scores.dtype), scores, NEG_INF)
 
 
 @dataclass(frozen=True)
 class Temperature:
     """p_i ∝ exp(z_i / T): T < 1 sharpens, T > 1 flattens. T = 0 is greedy and handled by the decoder."""
 
-    value: float
+    value: RowValues
 
     def __post_init__(self) -> None:
-        if not self.value > 0:
+        if not np.all(np.asarray(self.value) > 0):
             raise ConfigError(f"temperature must be > 0 (use greedy decoding for 0), got {self.value}")
 
-    def __call__(self, generated: Tensor, logits: Tensor) -> Tensor:
-        return logits / self.value
+    def __call__(self, generated: IntArray, logits: FloatArray) -> FloatArray:
+        t = _per_row(self.value, logits.shape[0]).astype(logits.dtype)
+        return logits / t[:, None]
 
 
 @dataclass(frozen=True)
@@ -42,10 +99,8 @@ class TopK:
         if self.k < 1:
             raise ConfigError(f"top_k must be ≥ 1 (0 turns it off), got {self.k}")
 
-    def __call__(self, generated: Tensor, logits: Tensor) -> Tensor:
-        k = min(self.k, logits.shape[-1])
-        kth = logits.topk(k, dim=-1).values[..., -1:]
-        return logits.masked_fill(logits < kth, float("-inf"))
+    def __call__(self, generated: IntArray, logits: FloatArray) -> FloatArray:
+        return filter_scores(logits, top_k=self.k)
 
 
 @dataclass(frozen=True)
@@ -59,13 +114,8 @@ class TopP:
         if not 0 < self.p <= 1:
             raise ConfigError(f"top_p must be in (0, 1], got {self.p}")
 
-    def __call__(self, generated: Tensor, logits: Tensor) -> Tensor:
-        sorted_logits, order = logits.sort(dim=-1, descending=True)
-        cumulative = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
-        # A token is dropped when the tokens ranked above it already reach p.
-        drop_sorted = (cumulative - sorted_logits.softmax(dim=-1)) >= self.p
-        drop = drop_sorted.scatter(-1, order, drop_sorted)
-        return logits.masked_fill(drop, float("-inf"))
+    def __call__(self, generated: IntArray, logits: FloatArray) -> FloatArray:
+        return filter_scores(logits, top_p=self.p)
 
 
 @dataclass(frozen=True)
@@ -80,14 +130,18 @@ class RepetitionPenalty:
         if not self.penalty > 0:
             raise ConfigError(f"repetition_penalty must be > 0 (1 turns it off), got {self.penalty}")
 
-    def __call__(self, generated: Tensor, logits: Tensor) -> Tensor:
+    def __call__(self, generated: IntArray, logits: FloatArray) -> FloatArray:
         if generated.shape[1] == 0:
             return logits
-        seen = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, generated, True)
+        # Only the t generated positions of each row change: gather, penalise, scatter back
+        # (O(N·t) work rather than a mask over the whole vocabulary).
+        values = np.take_along_axis(logits, generated, axis=1)
+        penalised = np.where(values > 0, values / self.penalty, values * self.penalty).astype(logits.dtype)
         if self.ignore:
-            seen[:, list(self.ignore)] = False
-        penalised = torch.where(logits > 0, logits / self.penalty, logits * self.penalty)
-        return torch.where(seen, penalised, logits)
+            penalised = np.where(np.isin(generated, self.ignore), values, penalised)
+        out = logits.copy()
+        np.put_along_axis(out, generated, penalised, axis=1)
+        return out
 
 
 @dataclass(frozen=True)
@@ -96,11 +150,11 @@ class BanTokens:
 
     ids: tuple[int, ...]
 
-    def __call__(self, generated: Tensor, logits: Tensor) -> Tensor:
+    def __call__(self, generated: IntArray, logits: FloatArray) -> FloatArray:
         if not self.ids:
             return logits
-        out = logits.clone()
-        out[:, list(self.ids)] = float("-inf")
+        out = logits.copy()
+        out[:, list(self.ids)] = NEG_INF
         return out
 
 
@@ -120,7 +174,9 @@ def sampling_processors(
     return chain
 
 
-def apply_processors(processors: Sequence[LogitsProcessor], generated: Tensor, logits: Tensor) -> Tensor:
+def apply_processors(
+    processors: Sequence[LogitsProcessor], generated: IntArray, logits: FloatArray
+) -> FloatArray:
     for processor in processors:
         logits = processor(generated, logits)
     return logits

@@ -161,12 +161,23 @@ def lstm_forward(x: Array, h_prev: Array, c_prev: Array, p: LayerParams) -> tupl
     c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
     """
     gates = x @ p.weight_ih.T + p.bias_ih + h_prev @ p.weight_hh.T + p.bias_hh
+    h, c, (i, f, g, o, tanh_c) = lstm_pointwise(gates, c_prev)
+    return h, c, LSTMCache(x=x, h_prev=h_prev, c_prev=c_prev, i=i, f=f, g=g, o=o, tanh_c=tanh_c)
+
+
+def lstm_pointwise(
+    gates: Array, c_prev: Array
+) -> tuple[Array, Array, tuple[Array, Array, Array, Array, Array]]:
+    """The LSTM step after its affine maps: gates (B, 4H), c_{t−1} → h_t, c_t, (i, f, g, o, tanh c_t).
+
+    Split out so that an inference engine may compute the affine part its own way (folded biases,
+    one product for many rows) and still use these equations.
+    """
     a_i, a_f, a_g, a_o = np.split(gates, 4, axis=-1)
     i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
-    h = o * tanh_c
-    return h, c, LSTMCache(x=x, h_prev=h_prev, c_prev=c_prev, i=i, f=f, g=g, o=o, tanh_c=tanh_c)
+    return o * tanh_c, c, (i, f, g, o, tanh_c)
 
 
 def lstm_backward(
@@ -223,13 +234,22 @@ def gru_forward(x: Array, h_prev: Array, p: LayerParams) -> tuple[Array, GRUCach
     """
     gi = x @ p.weight_ih.T + p.bias_ih
     gh = h_prev @ p.weight_hh.T + p.bias_hh
+    h, (r, z, n, h_n) = gru_pointwise(gi, gh, h_prev)
+    return h, GRUCache(x=x, h_prev=h_prev, r=r, z=z, n=n, hn=h_n)
+
+
+def gru_pointwise(gi: Array, gh: Array, h_prev: Array) -> tuple[Array, tuple[Array, Array, Array, Array]]:
+    """The GRU step after its affine maps gi = W_ih x + b_ih, gh = W_hh h + b_hh (both (B, 3H)).
+
+    Returns h_t and (r, z, n, W_hn h + b_hn); the reset gate multiplies the last, which is why
+    the two affine maps stay apart for the GRU.
+    """
     i_r, i_z, i_n = np.split(gi, 3, axis=-1)
     h_r, h_z, h_n = np.split(gh, 3, axis=-1)
     r = sigmoid(i_r + h_r)
     z = sigmoid(i_z + h_z)
     n = np.tanh(i_n + r * h_n)
-    h = (1.0 - z) * n + z * h_prev
-    return h, GRUCache(x=x, h_prev=h_prev, r=r, z=z, n=n, hn=h_n)
+    return (1.0 - z) * n + z * h_prev, (r, z, n, h_n)
 
 
 def gru_backward(dh: Array, cache: GRUCache, p: LayerParams) -> tuple[Array, Array, LayerGrads]:
