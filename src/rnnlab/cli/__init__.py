@@ -18,6 +18,7 @@ from rnnlab.errors import RnnlabError
 # Module names under rnnlab.cli, in the order `rnnlab --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "poem",
+    "couplet",
     "serve",
     "train",
     "eval",
@@ -26,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "data",
     "gradflow",
     "forecast",
+    "seq2seq",
 )
 
 

@@ -167,7 +167,7 @@ def _trainer(
 # ---------------------------------------------------------------------------------------------
 # Loading and evaluating runs.
 
-WEIGHTS: tuple[str, ...] = ("final", "best", "latest")
+WEIGHTS = ckpt.WEIGHTS
 
 
 def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, Vocab, dict[str, Any]]:
@@ -176,21 +176,11 @@ def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, Vocab,
     ``weights``: "final" (``model.safetensors``; falls back to the latest checkpoint when the run
     has not finished), "best" (best validation) or "latest".
     """
-    if weights not in WEIGHTS:
-        raise ConfigError(f"unknown weights {weights!r}; options are {list(WEIGHTS)}")
     run = ckpt.RunDir(run_dir)
     config = run.read_config()
     model = RNNLM(RNNLMConfig.from_dict(config["model"]))
     vocab = Vocab.load(run.vocab)
-    if weights == "final" and run.model.is_file():
-        ckpt.load_weights(model, run.model, upcast=True)
-    else:
-        folder = ckpt.find_checkpoint(run.best if weights == "best" else run.latest)
-        if not (folder / ckpt.STATE_FILE).is_file():
-            raise CheckpointError(
-                f"{run.path} has no {weights} weights yet: neither model.safetensors nor {folder}"
-            )
-        ckpt.read_checkpoint(folder, model)
+    ckpt.load_run_weights(run, model, weights)
     return model.eval(), vocab, config
 
 
