@@ -23,5 +23,5 @@ run="${RUN:-runs/couplet-gru}"
 rnnlab data pairs couplets --source "$source_dir" --out data/couplets
 rnnlab seq2seq train --data data/couplets/couplets.train.jsonl --out "$run" \
     --cell gru --embed 128 --encoder-hidden 128 --hidden 256 --attention additive --dropout 0.3 \
-    --batch 64 --lr 3e-3 --epochs 12 --max-minutes 55 --seed 0 --threads 2 --device "$device" --no-progress
+    --batch 64 --lr 3e-3 --epochs 12 --max-minutes 55 --seed 0 --threads 1 --device "$device" --no-progress
 rnnlab bundle "$run" --out src/rnnlab/assets/couplet-gru

@@ -168,12 +168,14 @@ def register(subparsers: Any) -> None:
     pairs = actions.add_parser(
         "pairs",
         help="write sequence-to-sequence pair files: couplets of regulated verse, poem → title",
-        description="Write NAME.train.jsonl and NAME.test.jsonl ({\"source\", \"target\"} a line) from the "
+        description='Write NAME.train.jsonl and NAME.test.jsonl ({"source", "target"} a line) from the '
         "installed Tang poems; the test side is the poems the bundled poet held out.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=PAIRS_EPILOG,
     )
-    pairs.add_argument("name", choices=("couplets", "titles"), help="couplets (律诗 lines 3–4, 5–6) or titles")
+    pairs.add_argument(
+        "name", choices=("couplets", "titles"), help="couplets (律诗 lines 3–4, 5–6) or titles"
+    )
     pairs.add_argument("--out", type=Path, default=Path("."), help="folder for the files (default: here)")
     pairs.add_argument(
         "--source",

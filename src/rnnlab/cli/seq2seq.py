@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
         description="Sequence-to-sequence models for unaligned pairs (couplets, poem → title, any "
         "source → target of your own), trained by the shared trainer into run folders.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="run `rnnlab seq2seq ACTION --help` for each action's options, e.g. `rnnlab seq2seq train --help`",
+        epilog="run `rnnlab seq2seq ACTION --help` for each action's options and examples",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     train = actions.add_parser(
@@ -85,16 +85,24 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     data.add_argument("--data", metavar="PAIRS", help='pair file: JSON lines {"source", "target"}')
     data.add_argument("--valid", metavar="PAIRS", help="held-out pair file (default: a share of --data)")
     data.add_argument(
-        "--valid-fraction", type=float, default=0.05, metavar="F", help="share held out of --data (default 0.05)"
+        "--valid-fraction",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="share held out of --data (default 0.05)",
     )
     data.add_argument(
         "--min-freq", type=int, default=1, metavar="N", help="rarer characters become <unk> (default 1)"
     )
     data.add_argument("--batch", type=int, metavar="B", help="pairs per batch (default 64)")
     model = p.add_argument_group("model")
-    model.add_argument("--cell", choices=("gru", "lstm", "rnn"), help="encoder and decoder cell (default gru)")
+    model.add_argument(
+        "--cell", choices=("gru", "lstm", "rnn"), help="encoder and decoder cell (default gru)"
+    )
     model.add_argument("--embed", type=int, metavar="E", help="embedding size, shared (default 128)")
-    model.add_argument("--encoder-hidden", type=int, metavar="H", help="encoder units per direction (default 128)")
+    model.add_argument(
+        "--encoder-hidden", type=int, metavar="H", help="encoder units per direction (default 128)"
+    )
     model.add_argument("--encoder-layers", type=int, metavar="L", help="encoder layers (default 1)")
     model.add_argument(
         "--bidirectional",
@@ -107,10 +115,15 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--attention",
         choices=("none", "additive", "dot", "general"),
-        help="attention over the encoder outputs: Bahdanau's additive, Luong's dot/general (default additive)",
+        help="attention over the encoder outputs: Bahdanau's additive, Luong's dot or general "
+        "(default additive)",
     )
-    model.add_argument("--attention-size", type=int, metavar="A", help="additive attention width (default: --hidden)")
-    model.add_argument("--bridge", choices=("linear", "zero"), help="decoder's initial state (default linear)")
+    model.add_argument(
+        "--attention-size", type=int, metavar="A", help="additive attention width (default: --hidden)"
+    )
+    model.add_argument(
+        "--bridge", choices=("linear", "zero"), help="decoder's initial state (default linear)"
+    )
     model.add_argument("--dropout", type=float, metavar="P", help="dropout (default 0.2)")
     model.add_argument("--layer-dropout", type=float, metavar="P", help="between stacked layers (default 0)")
     model.add_argument(
@@ -136,11 +149,17 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--epochs", type=int, metavar="N", help="passes over the training pairs (default 10)")
     opt.add_argument("--max-steps", type=int, metavar="N", help="stop after N updates (default: no limit)")
     opt.add_argument("--max-minutes", type=float, metavar="M", help="wall-clock budget (default: none)")
-    opt.add_argument("--patience", type=int, metavar="N", help="early stopping after N evaluations (default off)")
+    opt.add_argument(
+        "--patience", type=int, metavar="N", help="early stopping after N evaluations (default off)"
+    )
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="RUN_DIR", help="run folder to create")
-    out.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
-    out.add_argument("--eval-every", type=int, metavar="N", help="also validate every N updates (default: epochs)")
+    out.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint"
+    )
+    out.add_argument(
+        "--eval-every", type=int, metavar="N", help="also validate every N updates (default: epochs)"
+    )
     out.add_argument("--log-every", type=int, metavar="N", help="a log line every N updates (default 50)")
     out.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     backend = p.add_argument_group("backend")
@@ -164,7 +183,9 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--constrained", action="store_true", help="couplets: force the source's length and marks")
     p.add_argument("--weights", choices=("final", "best", "latest"), default="final", help="(default final)")
-    p.add_argument("--batch", type=int, default=256, metavar="B", help="sources decoded together (default 256)")
+    p.add_argument(
+        "--batch", type=int, default=256, metavar="B", help="sources decoded together (default 256)"
+    )
     p.add_argument("--out", metavar="FILE", help="also write the predictions as JSON lines")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: torch's choice)")
 
@@ -216,5 +237,30 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """`rnnlab seq2seq eval`."""
-    raise NotImplementedError
+    """`rnnlab seq2seq eval`: the table, then one JSON line with every number."""
+    import torch
+
+    from rnnlab.tasks.pairs import write_pairs
+    from rnnlab.tasks.seq2seq import evaluate_seq2seq
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = evaluate_seq2seq(
+        args.run,
+        args.data,
+        beam=args.beam,
+        constrained=args.constrained,
+        length_penalty=args.length_penalty,
+        baselines=args.baselines,
+        limit=args.limit,
+        batch=args.batch,
+        weights=args.weights,
+    )
+    if args.out:
+        records = [
+            {**p.to_record(), "prediction": y} for p, y in zip(result.pairs, result.predictions, strict=True)
+        ]
+        print(f"predictions written to {write_pairs(args.out, records)}")
+    print(result.table())
+    print(json.dumps(result.summary(), ensure_ascii=False))
+    return 0

@@ -24,7 +24,10 @@ from rnnlab.config import from_dict_strict
 from rnnlab.data.pair_batches import PairBatch, PairBatches
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import CheckpointError, ConfigError
+from rnnlab.generate.seq2seq import translate
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnlab.tasks.pair_baselines import Retrieval, copy_baseline
+from rnnlab.tasks.pair_metrics import PairScores, format_scores, is_aligned, score_pairs
 from rnnlab.tasks.pairs import Pair, read_pairs, split_pairs
 from rnnlab.train import checkpoint as ckpt
 from rnnlab.train.config import TrainConfig
@@ -258,3 +261,121 @@ def load_seq2seq_run(run_dir: str | Path, weights: str = "final") -> tuple[Seq2S
     model = Seq2Seq(Seq2SeqConfig.from_dict(config["model"]))
     ckpt.load_run_weights(ckpt.RunDir(run_dir), model, weights)
     return model.eval(), Vocab.load(ckpt.RunDir(run_dir).vocab), config
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding and scoring a pair file.
+
+
+@dataclass
+class Seq2SeqEvaluation:
+    """Scores of a run (and its baselines) on a pair file, with the run's predictions."""
+
+    label: str  # what was scored: the file, how many pairs, how they were decoded
+    rows: list[tuple[str, PairScores]]
+    pairs: list[Pair]
+    predictions: list[str]  # the run's, in the file's order
+
+    def table(self) -> str:
+        return format_scores(self.rows, self.label)
+
+    def summary(self) -> dict[str, Any]:
+        """Every number as one JSON-ready object (the last line ``rnnlab seq2seq eval`` prints)."""
+        return {"data": self.label, **{name: scores.to_dict() for name, scores in self.rows}}
+
+
+def predict(
+    model: Seq2Seq,
+    vocab: Vocab,
+    sources: Sequence[str],
+    *,
+    beam: int = 1,
+    constrained: bool = False,
+    length_penalty: float = 1.0,
+    batch: int = 256,
+) -> list[str]:
+    """The best output for each source: greedy (``beam=1``) or beam search, batched.
+
+    ``constrained`` keeps each output as long as its source with its marks in place (couplets;
+    see :class:`~rnnlab.generate.couplets.CoupletConstraint`); otherwise outputs end at <eos> or
+    after 2·len(source) + 10 tokens. ``<pad>``, ``<bos>`` and ``<unk>`` are never produced.
+    """
+    from rnnlab.generate.couplets import MARKS, CoupletConstraint, CoupletVocab
+    from rnnlab.generate.processors import BanTokens
+    from rnnlab.inference.seq2seq_torch import Seq2SeqStepper
+
+    if beam < 1:
+        raise ConfigError(f"beam must be ≥ 1 (1 = greedy), got {beam}")
+    ban = BanTokens((vocab.pad_id, vocab.bos_id, vocab.unk_id))
+    tables = CoupletVocab(vocab) if constrained else None
+    ids = [[vocab[c] for c in s] for s in sources]
+
+    def processors(i: int) -> list[Any]:
+        if tables is None:
+            return [ban]
+        marks = {j: vocab[c] for j, c in enumerate(sources[i]) if c in MARKS}
+        return [ban, CoupletConstraint(ids[i], tables, marks)]
+
+    limits = [len(s) + 1 if constrained else 2 * len(s) + 10 for s in sources]
+    outputs = translate(
+        Seq2SeqStepper(model),
+        ids,
+        bos_id=vocab.bos_id,
+        eos_id=vocab.eos_id,
+        max_new_tokens=limits,
+        beam=0 if beam == 1 else beam,
+        length_penalty=length_penalty,
+        processors=processors,
+        batch=batch,
+    )
+    return ["".join(vocab.to_tokens(out[0])) for out in outputs]
+
+
+def training_pairs(config: dict[str, Any]) -> list[Pair]:
+    """The pairs a run was trained on (its data file minus the held-out share, or all of it)."""
+    data = config["data"]
+    options = Seq2SeqOptions.from_dict(config["task"])
+    return load_split(data["path"], data.get("valid_path"), options.valid_fraction)[0]
+
+
+def evaluate_seq2seq(
+    run_dir: str | Path,
+    data: str | Path,
+    *,
+    beam: int = 1,
+    constrained: bool = False,
+    length_penalty: float = 1.0,
+    baselines: bool = False,
+    limit: int | None = None,
+    batch: int = 256,
+    weights: str = "final",
+) -> Seq2SeqEvaluation:
+    """Decode the sources of ``data`` with the run's model and score them against the targets.
+
+    ``baselines`` adds the copy baseline and retrieval from the run's own training pairs.
+    """
+    model, vocab, config = load_seq2seq_run(run_dir, weights)
+    pairs = read_pairs(data)
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError(f"limit must be ≥ 1, got {limit}")
+        pairs = pairs[:limit]
+    sources = [p.source for p in pairs]
+    targets = [p.target or "" for p in pairs]
+    if constrained and not is_aligned(sources, targets):
+        raise ConfigError(
+            f"{data}: --constrained keeps each output as long as its source, but this file's targets "
+            "differ in length from their sources (it is not a couplet file); leave --constrained out"
+        )
+    predictions = predict(
+        model, vocab, sources, beam=beam, constrained=constrained, length_penalty=length_penalty, batch=batch
+    )
+    how = "greedy" if beam == 1 else f"beam {beam}"
+    name = f"{Path(run_dir).name} ({how}{', constrained' if constrained else ''})"
+    rows = [(name, score_pairs(sources, targets, predictions))]
+    if baselines:
+        rows.append(("copy", score_pairs(sources, targets, copy_baseline(sources))))
+        retrieval = Retrieval(training_pairs(config))
+        rows.append(("retrieval", score_pairs(sources, targets, retrieval(sources))))
+    label = f"{data} ({len(pairs)} pairs)"
+    return Seq2SeqEvaluation(label, rows, pairs, predictions)

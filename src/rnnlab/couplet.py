@@ -1,0 +1,149 @@
+"""The couplet application's one object: a trained encoder–decoder that answers upper lines.
+
+    writer = CoupletWriter.load()                              # the bundled couplet model
+    writer.write(CoupletRequest("海内存知己", num=3, seed=1))   # three lower lines
+    writer.write_many(["白日依山尽", "春眠不觉晓"], CoupletRequest("", beam=5))   # one batch
+
+``rnnlab couplet`` and the web page's 对联 tab are thin layers over this class. Decoding goes through
+:mod:`rnnlab.generate` (sampling in a :class:`~rnnlab.generate.decoding.DecodeBatch`, or batched
+beam search), with the rules of :mod:`rnnlab.generate.couplets` as constraints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rnnlab.data.vocab import Vocab
+from rnnlab.errors import CheckpointError, ConfigError
+from rnnlab.generate.couplets import (
+    Clause,
+    CoupletRequest,
+    CoupletVocab,
+    check_upper,
+    clauses,
+    constraint_for,
+    join_clauses,
+)
+from rnnlab.generate.decoding import DecodeConfig
+from rnnlab.generate.seq2seq import translate
+
+DEFAULT_COUPLET = "couplet-gru"
+
+
+@dataclass
+class CoupletWriter:
+    """A stepper that can encode sources, its vocabulary's tables, and where it came from."""
+
+    stepper: Any  # Seq2SeqStepper (torch) or the NumPy engine's encoder–decoder: encode/prefill/step/…
+    tables: CoupletVocab
+    name: str
+    description: str
+
+    @property
+    def vocab(self) -> Vocab:
+        return self.tables.vocab
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, device: str = "cpu") -> CoupletWriter:
+        """The bundled couplet model (``model=None``) or the run folder ``model`` (final weights)."""
+        import torch
+
+        from rnnlab.inference.seq2seq_torch import Seq2SeqStepper
+        from rnnlab.pretrained import bundled_dir, describe
+        from rnnlab.tasks.seq2seq import load_seq2seq_run
+
+        folder = bundled_dir(DEFAULT_COUPLET) if model is None else Path(model)
+        if not folder.is_dir():
+            raise CheckpointError(
+                f"{folder}: no such run folder; pass --model a folder written by `rnnlab seq2seq train`"
+            )
+        net, vocab, _ = load_seq2seq_run(folder)
+        net.to(torch.device(device))
+        return cls(Seq2SeqStepper(net), CoupletVocab(vocab), folder.name, describe(folder))
+
+    def write(self, request: CoupletRequest) -> list[str]:
+        """``request.num`` lower lines for ``request.upper``."""
+        return self.write_many([request.upper], request)[0]
+
+    def write_many(self, uppers: Sequence[str], request: CoupletRequest) -> list[list[str]]:
+        """``request.num`` lower lines for each upper line, all decoded in one batch.
+
+        Every line is checked first (unknown characters, length, stray symbols raise with the
+        line's text in the message), so a bad line fails the call before any decoding.
+        """
+        lines = [check_upper(u, self.vocab) for u in uppers]
+        pieces = [clauses(line, self.tables) for line in lines]
+        flat = [clause for line in pieces for clause in line]
+        answers = self._answer(flat, request) if flat else []
+        out: list[list[str]] = []
+        start = 0
+        for line, line_clauses in zip(lines, pieces, strict=True):
+            mine = answers[start : start + len(line_clauses)]
+            start += len(line_clauses)
+            out.append([join_clauses(line, [a[i] for a in mine]) for i in range(request.num)])
+        return out
+
+    def _answer(self, flat: list[Clause], request: CoupletRequest) -> list[list[str]]:
+        """``request.num`` answers for each clause (sampled or beam-searched), in batches."""
+        vocab = self.vocab
+        constraints = [constraint_for(clause, self.tables, request) for clause in flat]
+        config = DecodeConfig(
+            temperature=request.temperature,
+            top_k=request.top_k,
+            top_p=request.top_p,
+            num_samples=request.num,
+            seed=request.seed,
+        )
+        outputs = translate(
+            self.stepper,
+            [[vocab[c] for c in clause.text] for clause in flat],
+            bos_id=vocab.bos_id,
+            eos_id=vocab.eos_id,
+            max_new_tokens=[len(clause.text) + 1 for clause in flat],
+            config=config,
+            beam=request.beam,
+            length_penalty=0.0,  # every answer has the upper line's length: nothing to normalise
+            processors=lambda i: [constraints[i]],
+        )
+        return [[self._text(ids) for ids in outs] for outs in outputs]
+
+    def _text(self, ids: Sequence[int]) -> str:
+        return "".join(self.vocab.to_tokens([i for i in ids if i != self.vocab.eos_id]))
+
+    def write_with(self, request: CoupletRequest, **changes: Any) -> list[str]:
+        """Like :meth:`write` with some request fields replaced (handy in notebooks)."""
+        return self.write(replace(request, **changes))
+
+    def attention(self, upper: str, lower: str) -> NDArray[np.float64]:
+        """The attention weights (len(lower), len(upper)) of the model writing ``lower`` for ``upper``.
+
+        Row t is where the model looked while choosing lower[t]; a line answered clause by clause
+        gives one block per clause (zero elsewhere, and on the marks).
+        """
+        line = check_upper(upper, self.vocab)
+        if len(lower) != len(line):
+            raise ConfigError(
+                f"the lower line has {len(lower)} characters but the upper line {len(line)}; "
+                "pass a lower line written for this upper line"
+            )
+        weights = np.zeros((len(line), len(line)))
+        start = 0
+        for clause in clauses(line, self.tables):
+            n = len(clause.text)
+            weights[start : start + n, start : start + n] = self._clause_attention(
+                clause.text, lower[start : start + n]
+            )
+            start += n + 1  # the mark after the clause
+        return weights
+
+    def _clause_attention(self, source: str, target: str) -> NDArray[np.float64]:
+        vocab = self.vocab
+        state = self.stepper.encode([[vocab[c] for c in source]])
+        ids = np.array([[vocab.bos_id, *(vocab[c] for c in target[:-1])]], dtype=np.int64).T  # (T, 1)
+        return np.asarray(self.stepper.attention(ids, state), dtype=np.float64)
