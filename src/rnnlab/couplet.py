@@ -36,36 +36,100 @@ from rnnlab.generate.seq2seq import translate
 DEFAULT_COUPLET = "couplet-gru"
 
 
+def bundled_couplet_dir() -> Path:
+    """The bundled couplet model's folder inside the installed package (found without torch)."""
+    from importlib import resources
+
+    folder = Path(str(resources.files("rnnlab") / "assets" / DEFAULT_COUPLET))
+    if not (folder / "config.json").is_file():
+        raise CheckpointError(
+            f"the bundled couplet model is missing from this installation ({folder}); reinstall rnnlab, "
+            "or pass --model RUN_DIR with a run of `rnnlab seq2seq train`"
+        )
+    return folder
+
+
+def read_run_config(folder: Path) -> dict[str, Any]:
+    """config.json of an encoder–decoder run or bundle, read without torch; clear errors otherwise."""
+    import json
+
+    path = folder / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"{folder}: not a run folder (no config.json); pass a folder written by `rnnlab seq2seq train`"
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is corrupt or truncated ({err})") from None
+    if not isinstance(config, dict) or config.get("kind") != "seq2seq" or "model" not in config:
+        raise CheckpointError(
+            f"{folder} does not hold an encoder–decoder; pass a folder written by `rnnlab seq2seq train`"
+        )
+    return config
+
+
+def _torch_stepper(folder: Path, device: str) -> Any:
+    import torch
+
+    from rnnlab.inference.seq2seq_torch import Seq2SeqStepper
+    from rnnlab.tasks.seq2seq import load_seq2seq_run
+
+    net, _, _ = load_seq2seq_run(folder)
+    return Seq2SeqStepper(net.to(torch.device(device)))
+
+
+ENGINES: tuple[str, ...] = ("auto", "numpy", "torch")
+
+
 @dataclass
 class CoupletWriter:
     """A stepper that can encode sources, its vocabulary's tables, and where it came from."""
 
-    stepper: Any  # Seq2SeqStepper (torch) or the NumPy engine's encoder–decoder: encode/prefill/step/…
+    stepper: Any  # NumpySeq2Seq or Seq2SeqStepper: encode, prefill, step, select, concat, attention
     tables: CoupletVocab
-    name: str
-    description: str
+    folder: Path
+    engine: str  # "numpy" or "torch"
+    notice: str | None = None  # why the NumPy engine was not used when "auto" wanted it
 
     @property
     def vocab(self) -> Vocab:
         return self.tables.vocab
 
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
     @classmethod
-    def load(cls, model: str | Path | None = None, device: str = "cpu") -> CoupletWriter:
-        """The bundled couplet model (``model=None``) or the run folder ``model`` (final weights)."""
-        import torch
+    def load(
+        cls, model: str | Path | None = None, device: str = "cpu", engine: str = "auto"
+    ) -> CoupletWriter:
+        """The bundled couplet model (``model=None``) or the run folder ``model`` (final weights).
 
-        from rnnlab.inference.seq2seq_torch import Seq2SeqStepper
-        from rnnlab.pretrained import bundled_dir, describe
-        from rnnlab.tasks.seq2seq import load_seq2seq_run
+        ``engine``: "numpy" (no torch: the CPU engine of :mod:`rnnlab.inference.seq2seq_numpy`),
+        "torch", or "auto" — NumPy on the CPU when it can run the model, torch otherwise (a notice
+        in ``notice`` says why).
+        """
+        if engine not in ENGINES:
+            raise ConfigError(f"unknown engine {engine!r}; options are {list(ENGINES)}")
+        folder = bundled_couplet_dir() if model is None else Path(model)
+        config = read_run_config(folder)
+        vocab = Vocab.load(folder / "vocab.json")
+        from rnnlab.inference.seq2seq_numpy import load_numpy_seq2seq, numpy_seq2seq_unsupported
 
-        folder = bundled_dir(DEFAULT_COUPLET) if model is None else Path(model)
-        if not folder.is_dir():
-            raise CheckpointError(
-                f"{folder}: no such run folder; pass --model a folder written by `rnnlab seq2seq train`"
-            )
-        net, vocab, _ = load_seq2seq_run(folder)
-        net.to(torch.device(device))
-        return cls(Seq2SeqStepper(net), CoupletVocab(vocab), folder.name, describe(folder))
+        reason = numpy_seq2seq_unsupported(config["model"])
+        if reason is None and not (folder / "model.safetensors").is_file():
+            reason = "a run without final weights (model.safetensors)"
+        if reason is None and device != "cpu":
+            reason = f"device {device!r} (it runs on the CPU)"
+        if engine == "numpy" and reason is not None:
+            raise ConfigError(f"the NumPy engine cannot run {reason}; use --engine torch")
+        if engine == "numpy" or (engine == "auto" and reason is None):
+            return cls(load_numpy_seq2seq(folder, config["model"]), CoupletVocab(vocab), folder, "numpy")
+        notice = (
+            None if engine == "torch" else f"using the torch engine: the NumPy engine cannot run {reason}"
+        )
+        return cls(_torch_stepper(folder, device), CoupletVocab(vocab), folder, "torch", notice)
 
     def write(self, request: CoupletRequest) -> list[str]:
         """``request.num`` lower lines for ``request.upper``."""

@@ -32,6 +32,7 @@ from rnnlab.errors import CheckpointError, ConfigError, DataError
 from rnnlab.generate.poems import FORM_NAMES, PoemRequest, is_hanzi, resolve_form
 from rnnlab.poet import Poet
 from rnnlab.pretrained import DEFAULT_POET, bundled_dir, describe
+from rnnlab.serve.couplets import add_couplet_routes
 
 STATIC = Path(__file__).parent / "static"
 MAX_PREFIX = 32  # longer than any first line or two; a whole 七言律诗 is 64 characters
@@ -166,11 +167,16 @@ class PoetRegistry:
         return self.get(name).write(request)
 
 
-def create_app(models: Mapping[str, str | Path | None] | None = None, device: str = "cpu") -> FastAPI:
+def create_app(
+    models: Mapping[str, str | Path | None] | None = None,
+    device: str = "cpu",
+    couplet_models: Mapping[str, str | Path | None] | None = None,
+) -> FastAPI:
     """The app over ``models`` (name → run folder, None for the bundled Tang model).
 
     The bundled model is always offered, as ``tang-lstm`` (the default for requests that name no
-    model); ``models`` may map that name to a run folder of its own instead.
+    model); ``models`` may map that name to a run folder of its own instead. ``couplet_models``
+    does the same for the 对联 tab (see :mod:`rnnlab.serve.couplets`).
     """
     registry = PoetRegistry({DEFAULT_POET: None, **(models or {})}, device=device)
     app = FastAPI(
@@ -225,5 +231,6 @@ def create_app(models: Mapping[str, str | Path | None] | None = None, device: st
             poems=poems, model=body.model, form=str(form), form_name=FORM_NAMES.get(str(form), str(form))
         )
 
+    add_couplet_routes(app, couplet_models, device=device)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
