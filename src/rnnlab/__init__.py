@@ -11,8 +11,9 @@ reference — never imports torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rnnlab.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -52,12 +53,4 @@ if TYPE_CHECKING:
     from rnnlab.cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_cell
     from rnnlab.layers import GRU, LSTM, RNN, RecurrentConfig, RecurrentLayer, detach_state
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -11,7 +11,7 @@ beam search), with the rules of :mod:`rnnlab.generate.couplets` as constraints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,8 @@ from rnnlab.generate.couplets import (
     constraint_for,
     join_clauses,
 )
-from rnnlab.generate.decoding import DecodeConfig
-from rnnlab.generate.seq2seq import translate
+from rnnlab.generate.decoding import DecodeConfig, DecodeJob, decode
+from rnnlab.generate.seq2seq import encoded_rows, source_jobs, translate
 
 DEFAULT_COUPLET = "couplet-gru"
 
@@ -80,6 +80,31 @@ def _torch_stepper(folder: Path, device: str) -> Any:
 
 
 ENGINES: tuple[str, ...] = ("auto", "numpy", "torch")
+
+
+@dataclass
+class PreparedCouplets:
+    """Upper lines checked and cut into clauses, with one decoding job per clause when sampling."""
+
+    uppers: list[str]  # the lines as answered (cleaned)
+    counts: list[int]  # clauses per line
+    clauses: list[Clause]  # all lines' clauses, in order
+    jobs: list[DecodeJob]  # one per clause (sampling); empty for beam search
+    num: int
+    to_text: Callable[[Sequence[int]], str]
+
+    def answers(self) -> list[list[str]]:
+        """Each clause's ``num`` answers, from its finished job (``to_text`` drops the <eos>)."""
+        return [[self.to_text(ids) for ids in job.outputs()] for job in self.jobs]
+
+    def lines(self, answers: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Per upper line, its ``num`` lower lines: the clauses' answers joined by the line's marks."""
+        out, start = [], 0
+        for line, count in zip(self.uppers, self.counts, strict=True):
+            mine = answers[start : start + count]
+            start += count
+            out.append([join_clauses(line, [a[i] for a in mine]) for i in range(self.num)])
+        return out
 
 
 @dataclass
@@ -136,46 +161,56 @@ class CoupletWriter:
         return self.write_many([request.upper], request)[0]
 
     def write_many(self, uppers: Sequence[str], request: CoupletRequest) -> list[list[str]]:
-        """``request.num`` lower lines for each upper line, all decoded in one batch.
+        """``request.num`` lower lines for each upper line, decoded in one batch.
 
         Every line is checked first (unknown characters, length, stray symbols raise with the
         line's text in the message), so a bad line fails the call before any decoding.
         """
+        prepared = self.prepare(uppers, request)
+        if request.beam:
+            flat = prepared.clauses
+            constraints = [constraint_for(clause, self.tables, request) for clause in flat]
+            outputs = translate(
+                self.stepper,
+                [self._ids(clause.text) for clause in flat],
+                bos_id=self.vocab.bos_id,
+                eos_id=self.vocab.eos_id,
+                max_new_tokens=[len(clause.text) + 1 for clause in flat],
+                config=DecodeConfig(num_samples=request.num),
+                beam=request.beam,
+                length_penalty=0.0,  # every answer has the clause's length: nothing to normalise
+                processors=lambda i: [constraints[i]],
+            )
+            return prepared.lines([[self._text(ids) for ids in outs] for outs in outputs])
+        decode(self.stepper, prepared.jobs)
+        return prepared.lines(prepared.answers())
+
+    def prepare(self, uppers: Sequence[str], request: CoupletRequest) -> PreparedCouplets:
+        """Check the upper lines and, for sampling, make one decoding job per clause (not yet run).
+
+        The server queues :attr:`PreparedCouplets.jobs` on its model's continuous batch; after they
+        are done, :meth:`PreparedCouplets.lines` joins the answers per upper line.
+        """
         lines = [check_upper(u, self.vocab) for u in uppers]
         pieces = [clauses(line, self.tables) for line in lines]
         flat = [clause for line in pieces for clause in line]
-        answers = self._answer(flat, request) if flat else []
-        out: list[list[str]] = []
-        start = 0
-        for line, line_clauses in zip(lines, pieces, strict=True):
-            mine = answers[start : start + len(line_clauses)]
-            start += len(line_clauses)
-            out.append([join_clauses(line, [a[i] for a in mine]) for i in range(request.num)])
-        return out
+        jobs: list[DecodeJob] = []
+        if not request.beam and flat:
+            config = DecodeConfig(
+                temperature=request.temperature,
+                top_k=request.top_k,
+                top_p=request.top_p,
+                num_samples=request.num,
+                seed=request.seed,
+            )
+            rows = encoded_rows(self.stepper, [self._ids(clause.text) for clause in flat])
+            chains = [[constraint_for(clause, self.tables, request)] for clause in flat]
+            limits = [len(clause.text) + 1 for clause in flat]
+            jobs = source_jobs(rows, limits, chains, config, self.vocab.bos_id, self.vocab.eos_id)
+        return PreparedCouplets(lines, [len(p) for p in pieces], flat, jobs, request.num, self._text)
 
-    def _answer(self, flat: list[Clause], request: CoupletRequest) -> list[list[str]]:
-        """``request.num`` answers for each clause (sampled or beam-searched), in batches."""
-        vocab = self.vocab
-        constraints = [constraint_for(clause, self.tables, request) for clause in flat]
-        config = DecodeConfig(
-            temperature=request.temperature,
-            top_k=request.top_k,
-            top_p=request.top_p,
-            num_samples=request.num,
-            seed=request.seed,
-        )
-        outputs = translate(
-            self.stepper,
-            [[vocab[c] for c in clause.text] for clause in flat],
-            bos_id=vocab.bos_id,
-            eos_id=vocab.eos_id,
-            max_new_tokens=[len(clause.text) + 1 for clause in flat],
-            config=config,
-            beam=request.beam,
-            length_penalty=0.0,  # every answer has the upper line's length: nothing to normalise
-            processors=lambda i: [constraints[i]],
-        )
-        return [[self._text(ids) for ids in outs] for outs in outputs]
+    def _ids(self, text: str) -> list[int]:
+        return [self.vocab[c] for c in text]
 
     def _text(self, ids: Sequence[int]) -> str:
         return "".join(self.vocab.to_tokens([i for i in ids if i != self.vocab.eos_id]))

@@ -16,18 +16,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from rnnlab.errors import CheckpointError, ConfigError
-from rnnlab.train import checkpoint as ckpt
-from rnnlab.train.metrics import read_metrics
 
 DEFAULT_POET = "tang-lstm"
-STORAGE_DTYPES: dict[str, torch.dtype] = {
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float32": torch.float32,
-}
+# The torch dtype of each name; torch is imported by make_bundle only, so that finding and
+# describing the bundled model (every `rnnlab poem`) stays torch-free.
+STORAGE_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32")
 
 
 def bundled_dir(name: str = DEFAULT_POET) -> Path:
@@ -45,6 +39,8 @@ def final_validation(metrics_path: Path) -> dict[str, Any]:
     """The last validation record of a run's metrics log (empty when it has none)."""
     if not metrics_path.is_file():
         return {}
+    from rnnlab.train.metrics import read_metrics
+
     valid = [r for r in read_metrics(metrics_path) if r.get("kind") == "valid"]
     if not valid:
         return {}
@@ -56,6 +52,11 @@ def make_bundle(run_dir: str | Path, out: str | Path, dtype: str = "float16") ->
     """Write the bundle of ``run_dir`` (its final weights) into ``out``; returns ``out``."""
     if dtype not in STORAGE_DTYPES:
         raise ConfigError(f"unknown storage dtype {dtype!r}; options are {sorted(STORAGE_DTYPES)}")
+    import torch
+
+    from rnnlab.train import checkpoint as ckpt
+
+    storage = getattr(torch, dtype)
     run, dest = ckpt.RunDir(run_dir), ckpt.RunDir(out)
     config = run.read_config()
     if not run.model.is_file():
@@ -63,9 +64,7 @@ def make_bundle(run_dir: str | Path, out: str | Path, dtype: str = "float16") ->
             f"{run.model} is missing: the run has not finished; let it finish or resume it first"
         )
     tensors = ckpt.load_tensors(run.model)
-    stored = {
-        name: t.to(STORAGE_DTYPES[dtype]) if t.is_floating_point() else t for name, t in tensors.items()
-    }
+    stored = {name: t.to(storage) if t.is_floating_point() else t for name, t in tensors.items()}
     data = dict(config.get("data", {}))
     if "path" in data:
         data["path"] = Path(data["path"]).name  # a local path means nothing on another machine
@@ -88,6 +87,7 @@ def describe(folder: Path) -> str:
     """One line about a bundle or run: cell, size, data and validation perplexity."""
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     m = config["model"]
+    # A bundle records its final validation; a run's is read from its metrics log.
     valid = config.get("final_validation") or final_validation(folder / "metrics.jsonl")
     ppl = f", validation perplexity {valid['ppl']:.1f}" if "ppl" in valid else ""
     if config.get("kind") == "seq2seq":

@@ -183,24 +183,6 @@ def test_per_row_filters_equal_the_same_filters_row_by_row() -> None:
         np.testing.assert_array_equal(together[row : row + 1], expected)
 
 
-def test_draws_follow_the_softmax_and_never_pick_excluded_tokens() -> None:
-    """Inverse-CDF draws match p = softmax(z / T) in frequency (30,000 draws, 4σ) and never pick −∞."""
-    logits = np.log(np.array([[0.5, 0.0, 0.3, 0.2]], dtype=np.float32) + 1e-30).astype(np.float32)
-    logits[0, 1] = -np.inf
-    (rng,) = row_generators(7, 1)
-    draws = 30_000
-    counts = np.zeros(4)
-    rows = np.repeat(logits, 100, axis=0)
-    rngs = [rng] * 100
-    for _ in range(draws // 100):
-        tokens = pick_tokens(rows, np.ones(100), np.zeros(100, dtype=np.int64), np.ones(100), rngs)
-        counts += np.bincount(tokens, minlength=4)
-    assert counts[1] == 0
-    expected = np.array([0.5, 0.0, 0.3, 0.2]) * draws
-    sigma = np.sqrt(expected * (1 - expected / draws))
-    assert np.all(np.abs(counts - expected) <= 4 * sigma + 1e-9), counts
-
-
 def test_a_row_with_nothing_allowed_is_a_clear_error() -> None:
     """Constraints that exclude every token raise ConfigError instead of drawing garbage."""
     scores = np.full((1, 3), -np.inf, dtype=np.float32)

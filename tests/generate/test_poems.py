@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -12,6 +14,7 @@ from rnnlab.errors import ConfigError, DataError
 from rnnlab.generate.poems import PoemForm, PoemRequest, write_poems
 from rnnlab.generate.rhyme import rhyme_group
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
+from tests.inference.engine_helpers import numpy_twin
 
 CHARS = "春花秋月何时了往事知多少小楼昨夜又东风故国不堪回首明中床前光疑是地上霜举头望低思乡深度学习山长江水"
 VOCAB = Vocab.build([*CHARS, "，", "。", "x", "!"])  # two non-Hanzi tokens the form must never emit
@@ -32,20 +35,62 @@ def assert_well_formed(poem: str, form: PoemForm) -> list[str]:
     return lines
 
 
-@settings(max_examples=25, deadline=None)
+def engine_model(seed: int, engine: str) -> Any:
+    """The random model of ``seed`` as the torch module, or the NumPy engine with its weights."""
+    model = random_model(seed)
+    return model if engine == "torch" else numpy_twin(model)
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+@settings(max_examples=20, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     form=st.sampled_from(["5x4", "7x4", "5x8", "7x8"]),
-    temperature=st.floats(0.3, 3.0),
+    temperature=st.floats(0.0, 3.0),
+    top_p=st.sampled_from([0.5, 0.9, 1.0]),
     prefix_len=st.integers(0, 9),
+    acrostic=st.booleans(),
+    rhyme=st.booleans(),
 )
-def test_form_constraint_always_holds(seed: int, form: str, temperature: float, prefix_len: int) -> None:
-    """Whatever the weights, temperature and prefix, every poem has the form's lines, lengths and ，。."""
+def test_form_constraint_always_holds(
+    engine: str,
+    seed: int,
+    form: str,
+    temperature: float,
+    top_p: float,
+    prefix_len: int,
+    acrostic: bool,
+    rhyme: bool,
+) -> None:
+    """On either engine, whatever the weights, temperature, top-p, prefix, acrostic and rhyme, every
+    poem has the form's lines, lengths and ，。, starts with the prefix and heads the acrostic."""
+    shape = PoemForm.parse(form)
     prefix = CHARS[seed % 20 : seed % 20 + prefix_len]
-    request = PoemRequest(prefix=prefix, form=form, num=3, temperature=temperature, seed=seed, top_p=1.0)
-    for poem in write_poems(random_model(seed), VOCAB, request):
-        lines = assert_well_formed(poem, PoemForm.parse(form))
+    heads = CHARS[-shape.lines :] if acrostic and prefix_len == 0 else ""
+    request = PoemRequest(
+        prefix=prefix,
+        acrostic=heads,
+        form=form,
+        rhyme=rhyme,
+        num=3,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+    )
+    for poem in write_poems(engine_model(seed, engine), VOCAB, request):
+        lines = assert_well_formed(poem, shape)
         assert "".join(lines).replace("，", "").startswith(prefix)
+        if heads:
+            assert [line[0] for line in lines] == list(heads)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_both_engines_write_the_same_poems(seed: int) -> None:
+    """Same weights, same seed: the NumPy and torch engines write identical poems (their logits agree)."""
+    request = PoemRequest(prefix="春", form="7x4", num=4, seed=seed, temperature=1.2, rhyme=seed % 2 == 0)
+    assert write_poems(engine_model(seed, "numpy"), VOCAB, request) == write_poems(
+        engine_model(seed, "torch"), VOCAB, request
+    )
 
 
 def test_acrostic_heads_every_line() -> None:

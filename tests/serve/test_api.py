@@ -103,7 +103,7 @@ def test_unknown_model_lists_the_options(client: TestClient) -> None:
 
 def test_models_are_listed_with_descriptions(client: TestClient) -> None:
     (model,) = client.get("/api/models").json()
-    assert model["name"] == "tang-lstm" and model["default"] is True
+    assert model["name"] == "tang-lstm" and model["default"] is True and model["engine"] == "numpy"
     assert "LSTM" in model["description"] and "perplexity" in model["description"]
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +11,8 @@ from fastapi import FastAPI
 
 from rnnlab.cli import main
 from rnnlab.pretrained import bundled_dir
+from rnnlab.serve.app import ENVIRONMENT, app_from_environment
+from tests.imports import imported_after
 
 
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,6 +38,36 @@ def test_serve_runs_uvicorn_with_the_models(monkeypatch: pytest.MonkeyPatch) -> 
     assert app.state.registry.names() == ["tang-lstm", "copy"]
 
 
+def test_workers_start_processes_that_build_the_same_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--workers N hands uvicorn an import string and the options, which each process turns into the app."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    monkeypatch.delenv(ENVIRONMENT, raising=False)
+    argv = [
+        "serve",
+        "--workers",
+        "2",
+        "--model",
+        f"copy={bundled_dir()}",
+        "--max-batch",
+        "16",
+        "--engine",
+        "numpy",
+    ]
+    assert main(argv) == 0
+    (call,) = calls
+    assert (call["app"], call["factory"], call["workers"]) == (
+        "rnnlab.serve.app:app_from_environment",
+        True,
+        2,
+    )
+    app = app_from_environment()
+    registry = app.state.registry
+    assert registry.names() == ["tang-lstm", "copy"] and registry.max_rows == 16
+    assert registry.engines == {"tang-lstm": "numpy", "copy": "numpy"}
+    monkeypatch.delenv(ENVIRONMENT)
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
@@ -46,6 +75,10 @@ def test_serve_runs_uvicorn_with_the_models(monkeypatch: pytest.MonkeyPatch) -> 
         (["--model", "x=/no/such/run"], "not a run folder"),
         (["--threads", "0"], "--threads must be at least 1"),
         (["--port", "70000"], "--port must be between"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--max-batch", "0"], "--max-batch must be at least 1"),
+        (["--max-queue", "-1"], "--max-queue must be at least 0"),
+        (["--engine", "numpy", "--device", "cuda"], "CPU only"),
     ],
 )
 def test_bad_arguments_are_clear_errors(
@@ -58,12 +91,4 @@ def test_bad_arguments_are_clear_errors(
 
 def test_other_commands_do_not_import_the_web_stack() -> None:
     """Building the parser (every command's startup) leaves FastAPI and uvicorn unimported."""
-    code = (
-        "import sys, rnnlab.cli; rnnlab.cli.build_parser(); "
-        "print(sorted({'fastapi', 'uvicorn'} & set(sys.modules)))"
-    )
-    src = Path(__file__).resolve().parents[2] / "src"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(src)}
-    ).stdout
-    assert out.strip() == "[]"
+    assert imported_after("import rnnlab.cli\nrnnlab.cli.build_parser()", ("fastapi", "uvicorn")) == []

@@ -50,5 +50,3 @@ def test_existing_run_is_not_overwritten(
     assert main(args) == 0
     assert main(args) == 2
     assert "--resume" in capsys.readouterr().err
-
-

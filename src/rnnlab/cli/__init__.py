@@ -31,8 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with one sub-command per module in COMMAND_MODULES."""
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per module in ``commands`` (default: all)."""
     parser = argparse.ArgumentParser(
         prog="rnnlab",
         description="Recurrent neural networks you can read, check and use.",
@@ -41,14 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in commands:
         importlib.import_module(f"rnnlab.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A command named first needs only its own module: `rnnlab poem …` imports no other command's.
+    chosen = argv[0] if argv and argv[0] in COMMAND_MODULES else None
+    parser = build_parser((chosen,) if chosen else COMMAND_MODULES)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()

@@ -7,8 +7,7 @@ from typing import Any
 
 from rnnlab.errors import ConfigError
 from rnnlab.models.ngram import MAX_ORDER, SMOOTHINGS
-from rnnlab.train.baselines import ngram_rows
-from rnnlab.train.lm import WEIGHTS, evaluate_run, format_table
+from rnnlab.train.config import WEIGHTS
 
 EPILOG = """examples:
   rnnlab eval runs/lstm --data poems.txt               # held-out split of the training file
@@ -94,6 +93,9 @@ def parse_floats(text: str, flag: str) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnlab.train.baselines import ngram_rows
+    from rnnlab.train.lm import evaluate_run, format_table
+
     rows, labels = [], []
     for run_dir in args.runs:
         row, label = evaluate_run(

@@ -6,10 +6,9 @@ import argparse
 from typing import Any
 
 from rnnlab.errors import ConfigError
-from rnnlab.forecast.api import MODEL_LABELS, forecast, write_outputs
 from rnnlab.forecast.config import ForecastConfig, default_train_config
 from rnnlab.forecast.data import BUILTIN_SERIES
-from rnnlab.models.forecasters import FORECASTERS, ForecasterConfig
+from rnnlab.models.configs import FORECASTERS, ForecasterConfig
 
 EPILOG = """examples:
   rnnlab forecast sine --model gru --horizon 16 --out out/sine         # sin(0.01 t) + N(0, 0.2), 1000 steps
@@ -168,6 +167,8 @@ def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Build the configs from the flags, run the forecast, print the tables, write the files."""
+    from rnnlab.forecast.api import MODEL_LABELS, forecast, write_outputs  # torch, statsmodels
+
     config = ForecastConfig.from_dict(_given(args, FORECAST_FLAGS))
     train_config = default_train_config(**_given(args, TRAIN_FLAGS))
     if args.horizon < 1:

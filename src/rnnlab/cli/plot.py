@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rnnlab.train.plots import plot_run
-
 
 def register(subparsers: Any) -> None:
     """Add `rnnlab plot`."""
@@ -24,5 +22,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnlab.train.plots import plot_run  # matplotlib loads here only
+
     print(plot_run(args.run, args.out))
     return 0

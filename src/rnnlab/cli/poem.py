@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rnnlab.cli.options import add_engine_arguments, set_threads
+
 EPILOG = """\
 examples:
   rnnlab poem 床前明月光                         # continue a first line (form from its length: 五言绝句)
   rnnlab poem --acrostic 深度学习 --seed 7       # 藏头诗: each line starts with the next character
   rnnlab poem 春眠 --form 7x8 --rhyme --num 3    # three 七言律诗 whose even lines rhyme
   rnnlab poem --model runs/my-poems --temperature 0.6 --top-p 0.8
+  rnnlab poem 床前明月光 --engine torch          # step the model with torch instead of NumPy
 
 Each poem is printed as its lines, poems separated by a blank line. Without --seed every call
 writes new poems; with it the output repeats exactly. Forms: 5x4 五言绝句, 7x4 七言绝句,
 5x8 五言律诗, 7x8 七言律诗. Rhyme uses the 18 groups of 中华新韵 (十八韵) from pypinyin finals.
+The default engine (auto) steps plain RNN/GRU/LSTM models in NumPy, without loading torch, and
+falls back to torch, saying so, for a model it cannot run.
 """
 
 
@@ -68,30 +73,24 @@ def register(subparsers: Any) -> None:
     sampling.add_argument("--seed", type=int, help="make the output repeatable")
     backend = p.add_argument_group("model")
     backend.add_argument("--model", metavar="RUN_DIR", help="a run folder (default: the bundled Tang model)")
-    backend.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="(default cpu)")
-    backend.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        metavar="N",
-        help="CPU threads; one token at a time gains nothing from more (default 1)",
-    )
+    add_engine_arguments(backend)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
+    import sys
 
+    set_threads(args.threads, "auto")
     from rnnlab.errors import ConfigError
     from rnnlab.generate.poems import PoemRequest
     from rnnlab.poet import Poet
 
     if args.num < 1:
         raise ConfigError(f"--num must be at least 1, got {args.num}")
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be at least 1, got {args.threads}")
-    torch.set_num_threads(args.threads)
-    poet = Poet.load(args.model, device=args.device)
+    poet = Poet.load(args.model, device=args.device, engine=args.engine)
+    if poet.notice:
+        print(poet.notice, file=sys.stderr)
+    set_threads(args.threads, poet.engine)
     request = PoemRequest(
         prefix=args.prefix,
         acrostic=args.acrostic,

@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.errors import ConfigError
-from rnnlab.train.checkpoint import RunDir, read_json
 from rnnlab.train.config import (
     BPTT_MODES,
+    DEFAULT_VALID_FRACTION,
     NAN_POLICIES,
     OPTIMIZERS,
     PRECISIONS,
+    RECIPE_MODEL_DEFAULTS,
     SAMPLINGS,
     SCHEDULES,
     TrainConfig,
 )
-from rnnlab.train.lm import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, train_language_model
 
 EPILOG = """examples:
   rnnlab train --data poems.txt                              # defaults: 2×256 LSTM, packed lines
@@ -193,9 +193,14 @@ def register(subparsers: Any) -> None:
 
 
 def _model_defaults() -> dict[str, Any]:
-    from rnnlab.models.rnnlm import RNNLMConfig
+    """RNNLMConfig's field defaults with the recipe's on top, read without building a config
+    (which would load torch to validate it)."""
+    from dataclasses import MISSING, fields
 
-    return {**RNNLMConfig(vocab_size=2).to_dict(), **RECIPE_MODEL_DEFAULTS}
+    from rnnlab.models.configs import RNNLMConfig
+
+    defaults = {f.name: f.default for f in fields(RNNLMConfig) if f.default is not MISSING}
+    return {**defaults, **RECIPE_MODEL_DEFAULTS}
 
 
 def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
@@ -203,6 +208,8 @@ def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
 
 
 def _read_config_file(path: str) -> dict[str, Any]:
+    from rnnlab.train.checkpoint import read_json
+
     data = read_json(Path(path), "pass a JSON file with 'model' and/or 'train' sections")
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object with 'model' and/or 'train' sections")
@@ -215,6 +222,8 @@ def _read_config_file(path: str) -> dict[str, Any]:
 
 
 def _default_out(data: str, cell: str) -> Path:
+    from rnnlab.train.checkpoint import RunDir
+
     base = Path("runs") / f"{Path(data).stem}-{cell}"
     out, n = base, 1
     while RunDir(out).config.exists():
@@ -225,6 +234,8 @@ def _default_out(data: str, cell: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Build the configs from the config file and the flags, then train or resume."""
+    from rnnlab.train.lm import train_language_model
+
     progress = not args.no_progress
     if args.resume:
         overrides = _given(args, TRAIN_FLAGS)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,10 +43,9 @@ from rnnlab.generate.processors import (
     LogitsProcessor,
     RepetitionPenalty,
     apply_processors,
-    filter_scores,
     sampling_processors,
-    softmax,
 )
+from rnnlab.generate.sampling import pick_tokens
 from rnnlab.generate.stepper import Stepper, as_stepper
 
 
@@ -129,12 +128,34 @@ class DecodeJob:
         self.tokens: IntArray = np.zeros((n, limit), dtype=np.int64)  # row i's tokens: tokens[i, :lengths[i]]
         self.length = 0  # tokens generated so far by the rows still running (they advance together)
         self.lengths = np.zeros(n, dtype=np.int64)
-        self.running = np.ones(n, dtype=bool) if limit > 0 else np.zeros(n, dtype=bool)
+        self.alive = np.arange(n if limit > 0 else 0)  # the rows still running, in order
         self.stop = np.asarray(self.config.stop_ids, dtype=np.int64)
 
     @property
     def done(self) -> bool:
-        return not bool(self.running.any())
+        return len(self.alive) == 0
+
+    def generated(self) -> IntArray:
+        """The running rows' tokens so far, (rows, t): what the processors see."""
+        if len(self.alive) == len(self.tokens):
+            return self.tokens[:, : self.length]
+        return self.tokens[self.alive, : self.length]
+
+    def record(self, tokens: IntArray) -> NDArray[np.bool_] | None:
+        """Append one token to each running row; which of them end with it (None: none do)."""
+        self.tokens[self.alive, self.length] = tokens
+        self.length += 1
+        if self.length >= self.config.max_new_tokens:
+            ended = np.ones(len(tokens), dtype=bool)
+        elif self.stop.size:
+            ended = (tokens[:, None] == self.stop).any(axis=1)
+            if not ended.any():
+                return None
+        else:
+            return None
+        self.lengths[self.alive[ended]] = self.length
+        self.alive = self.alive[~ended]
+        return ended
 
     def outputs(self) -> list[list[int]]:
         """Each row's new tokens, its stop id included."""
@@ -151,8 +172,7 @@ class DecodeBatch:
     def __init__(self, model: Any) -> None:
         self.stepper: Stepper = as_stepper(model)
         self.jobs: list[DecodeJob] = []
-        self.row_of_job = np.zeros(0, dtype=np.intp)  # (N,) each row's index inside its job
-        self.job_rows: list[int] = []  # rows in the batch per job, in self.jobs order
+        self.spans: list[tuple[DecodeJob, int, int]] = []  # each job's rows [a, b) in the batch
         self.temperature = np.zeros(0)
         self.top_k = np.zeros(0, dtype=np.int64)
         self.top_p = np.zeros(0)
@@ -162,7 +182,7 @@ class DecodeBatch:
 
     def __len__(self) -> int:
         """Rows decoding now."""
-        return len(self.row_of_job)
+        return len(self.rngs)
 
     def add(self, job: DecodeJob) -> None:
         """Read the job's context and append its rows; a job with nothing to generate ends at once."""
@@ -180,103 +200,56 @@ class DecodeBatch:
         else:
             self.state, self.logits = state, logits
         self.jobs.append(job)
-        self.job_rows.append(n)
-        self.row_of_job = np.concatenate([self.row_of_job, np.arange(n, dtype=np.intp)])
         self.temperature = np.concatenate([self.temperature, np.full(n, config.temperature)])
         self.top_k = np.concatenate([self.top_k, np.full(n, config.top_k, dtype=np.int64)])
         self.top_p = np.concatenate([self.top_p, np.full(n, config.top_p)])
         self.rngs += row_generators(config.seed, n)
+        self._span()
 
-    def _slices(self) -> list[tuple[DecodeJob, int, int]]:
-        out, start = [], 0
-        for job, n in zip(self.jobs, self.job_rows, strict=True):
-            out.append((job, start, start + n))
-            start += n
-        return out
+    def _span(self) -> None:
+        self.spans, start = [], 0
+        for job in self.jobs:
+            self.spans.append((job, start, start + len(job.alive)))
+            start += len(job.alive)
 
     def step(self) -> list[DecodeJob]:
         """One token for every row; returns the jobs that finished with it."""
         if not len(self):
             return []
-        slices = self._slices()
         # 1. each job's own processors (constraints, banned tokens, penalty) on its rows
-        scores = self.logits
-        if any(job.chain for job, _, _ in slices):
-            scores = self.logits.copy()
-            for job, a, b in slices:
-                if job.chain:
-                    generated = job.tokens[self.row_of_job[a:b], : job.length]
-                    scores[a:b] = apply_processors(job.chain, generated, self.logits[a:b])
+        parts = [
+            apply_processors(job.chain, job.generated(), self.logits[a:b]) if job.chain else self.logits[a:b]
+            for job, a, b in self.spans
+        ]
+        scores = parts[0] if len(parts) == 1 else np.concatenate(parts)
         # 2. temperature, top-k, top-p and the draw, vectorised over rows with their own settings
         tokens = pick_tokens(scores, self.temperature, self.top_k, self.top_p, self.rngs)
         # 3. record; rows end after a stop id or at the length limit
-        leaving = np.zeros(len(self), dtype=bool)
+        leaving: NDArray[np.bool_] | None = None
         finished = []
-        for job, a, b in slices:
-            rows = self.row_of_job[a:b]
-            job.tokens[rows, job.length] = tokens[a:b]
-            job.length += 1
-            ended = np.isin(tokens[a:b], job.stop) | (job.length >= job.config.max_new_tokens)
-            if ended.any():
-                job.lengths[rows[ended]] = job.length
-                job.running[rows[ended]] = False
+        for job, a, b in self.spans:
+            ended = job.record(tokens[a:b])
+            if ended is not None:
+                if leaving is None:
+                    leaving = np.zeros(len(self), dtype=bool)
                 leaving[a:b] = ended
                 if job.done:
                     finished.append(job)
         # 4. the rows that go on are stepped together
-        if leaving.any():
-            self._keep(~leaving, slices)
+        if leaving is not None:
+            tokens = tokens[~leaving]
+            self._keep(np.flatnonzero(~leaving))
         if len(self):
-            self.logits, self.state = self.stepper.step(tokens[~leaving], self.state)
+            self.logits, self.state = self.stepper.step(tokens, self.state)
         return finished
 
-    def _keep(self, keep: NDArray[np.bool_], slices: list[tuple[DecodeJob, int, int]]) -> None:
-        rows = np.flatnonzero(keep)
-        self.job_rows = [int(keep[a:b].sum()) for _, a, b in slices]
-        self.jobs = [job for job, n in zip(self.jobs, self.job_rows, strict=True) if n]
-        self.job_rows = [n for n in self.job_rows if n]
-        self.row_of_job = self.row_of_job[rows]
+    def _keep(self, rows: NDArray[np.intp]) -> None:
+        self.jobs = [job for job in self.jobs if not job.done]
+        self._span()
         self.temperature, self.top_k, self.top_p = self.temperature[rows], self.top_k[rows], self.top_p[rows]
-        self.rngs = [self.rngs[i] for i in rows]
+        self.rngs = [self.rngs[i] for i in rows.tolist()]
         self.logits = self.logits[rows]
         self.state = self.stepper.select(self.state, rows) if len(rows) else None
-
-
-def pick_tokens(
-    scores: FloatArray,
-    temperature: NDArray[Any],
-    top_k: NDArray[Any],
-    top_p: NDArray[Any],
-    rngs: Sequence[np.random.Generator],
-) -> IntArray:
-    """One token per row: argmax where the temperature is 0, else a draw from the filtered softmax.
-
-    The draw is inverse-CDF sampling with one uniform u from the row's own generator: the token
-    is the first whose cumulative probability exceeds u · Σp, so it never lands on a token of
-    probability 0.
-    """
-    if not np.isfinite(scores.max(axis=1)).all():
-        raise ConfigError(
-            "every token is excluded for some row (the constraints leave nothing to choose); "
-            "loosen the constraints or check the vocabulary"
-        )
-    greedy = temperature == 0
-    tokens = np.argmax(scores, axis=1)
-    sampled = np.flatnonzero(~greedy)
-    if len(sampled) == 0:
-        return tokens.astype(np.int64)
-    sub = scores[sampled] if len(sampled) < len(scores) else scores
-    scaled = cast(FloatArray, sub / temperature[sampled, None].astype(np.float32))
-    probs = softmax(filter_scores(scaled, top_k[sampled], top_p[sampled]))
-    cdf = np.cumsum(probs, axis=1)
-    u = np.array([rngs[i].random() for i in sampled.tolist()], dtype=np.float32)
-    choice = (cdf <= (u * cdf[:, -1])[:, None]).sum(axis=1)
-    choice = np.minimum(choice, probs.shape[1] - 1)
-    stuck = probs[np.arange(len(sampled)), choice] == 0  # u·Σp rounded up to Σp: take the last possible
-    if stuck.any():
-        choice[stuck] = probs.shape[1] - 1 - np.argmax(probs[stuck, ::-1] > 0, axis=1)
-    tokens[sampled] = choice
-    return tokens.astype(np.int64)
 
 
 def decode(model: Any, jobs: Sequence[DecodeJob]) -> list[DecodeJob]:

@@ -99,6 +99,7 @@ class PoemVocab:
         self.punctuation = {COMMA: vocab[COMMA], PERIOD: vocab[PERIOD]}
         self.eos_id = vocab.eos_id
         self.hanzi: NDArray[np.bool_] = np.array([is_hanzi(t) for t in vocab.tokens])  # (V,)
+        self.not_hanzi = np.flatnonzero(~self.hanzi)  # few: masking them is cheaper than a V-wide select
         if not self.hanzi.any():
             raise DataError("the vocabulary has no Chinese characters: this model cannot write poems")
         self._rhyme_of: NDArray[np.int64] | None = None
@@ -106,6 +107,11 @@ class PoemVocab:
     @classmethod
     def of(cls, vocab: Vocab | PoemVocab) -> PoemVocab:
         return vocab if isinstance(vocab, PoemVocab) else cls(vocab)
+
+    @property
+    def rhymes_ready(self) -> bool:
+        """Whether :meth:`rhyme_of` is computed already (the first call takes a while)."""
+        return self._rhyme_of is not None
 
     def rhyme_of(self) -> NDArray[np.int64]:
         """(V,) the rhyme group of each token as an index, −1 for none (computed on first use)."""
@@ -181,9 +187,10 @@ class FormConstraint:
         if self.rhyme_of is not None and position in self.rhymed:
             rows = [[*self.placed, *ids] for ids in generated.tolist()]
             mask = np.stack([self.allowed(position, row) for row in rows])
-        else:
-            mask = self.hanzi
-        return np.where(mask, logits, NEG_INF)
+            return np.where(mask, logits, NEG_INF)
+        out = logits.copy()
+        out[:, self.tables.not_hanzi] = NEG_INF
+        return out
 
 
 @dataclass

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rnnlab.errors import ConfigError
+from rnnlab.generate.sampling import kept_mask
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float32]
@@ -36,42 +37,21 @@ def _per_row(value: RowValues, rows: int) -> NDArray[np.float64]:
     return np.broadcast_to(arr, (rows,)) if arr.ndim == 0 else arr
 
 
-def softmax(scores: NDArray[Any]) -> NDArray[Any]:
-    """p_i = e^{z_i − max z} / Σ_j e^{z_j − max z} along the last axis (−∞ scores get 0)."""
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
 def filter_scores(scores: FloatArray, top_k: RowValues = 0, top_p: RowValues = 1.0) -> FloatArray:
-    """Top-k then top-p (nucleus) filtering with one sort per row; each setting scalar or per row.
+    """Top-k then top-p (nucleus) filtering, each setting one value or one per row (N,).
 
-    Top-k (Fan et al. 2018) keeps the k highest scores, every token tied with the k-th included;
-    k = 0 is off. Top-p (Holtzman et al. 2020) then keeps, of what remains, the smallest set of
-    most likely tokens whose probabilities (renormalised after top-k) add up to at least p: a token
-    is dropped when the tokens ranked above it already reach p, so the most likely token always
-    stays; p = 1 is off. Both cut at a score, so ties at the cut are all kept.
+    The tokens kept are exactly those :func:`rnnlab.generate.sampling.pick_tokens` draws from
+    (see :mod:`rnnlab.generate.sampling` for the definitions); the others get −∞.
     """
-    rows, vocab = scores.shape
+    rows = len(scores)
     k = _per_row(top_k, rows).astype(np.int64)
     p = _per_row(top_p, rows)
-    use_k = (k > 0) & (k < vocab)
-    use_p = p < 1.0
-    if not (use_k.any() or use_p.any()):
+    cut = (k > 0) | (p < 1.0)
+    if not cut.any():
         return scores
-    ranked = -np.sort(-scores, axis=-1)  # (N, V), best first
-    cut = np.full(rows, -np.inf, dtype=np.float64)  # keep scores ≥ cut
-    if use_k.any():
-        kth = ranked[np.arange(rows), np.clip(k - 1, 0, vocab - 1)]
-        cut = np.where(use_k, kth, cut)
-        ranked = np.where(ranked >= cut[:, None], ranked, NEG_INF)
-    if use_p.any():
-        probs = softmax(ranked.astype(np.float64))
-        before = np.cumsum(probs, axis=-1) - probs  # mass of the tokens ranked above each one
-        kept = np.maximum((before < p[:, None]).sum(axis=-1), 1)  # how many tokens the nucleus holds
-        nucleus_cut = ranked[np.arange(rows), kept - 1]
-        cut = np.where(use_p, np.maximum(cut, nucleus_cut), cut)
-    return np.where(scores >= cut[:, None].astype(scores.dtype), scores, NEG_INF)
+    mask = np.ones(scores.shape, dtype=bool)
+    mask[cut] = kept_mask(scores[cut], k[cut], p[cut])
+    return np.where(mask, scores, NEG_INF)
 
 
 @dataclass(frozen=True)
@@ -91,7 +71,7 @@ class Temperature:
 
 @dataclass(frozen=True)
 class TopK:
-    """Keep the k highest-scoring tokens (Fan et al. 2018); ties at the k-th score are all kept."""
+    """Keep the k highest-scoring tokens (Fan et al. 2018); ties are ranked by token id."""
 
     k: int
 
@@ -134,13 +114,14 @@ class RepetitionPenalty:
         if generated.shape[1] == 0:
             return logits
         # Only the t generated positions of each row change: gather, penalise, scatter back
-        # (O(N·t) work rather than a mask over the whole vocabulary).
-        values = np.take_along_axis(logits, generated, axis=1)
-        penalised = np.where(values > 0, values / self.penalty, values * self.penalty).astype(logits.dtype)
-        if self.ignore:
-            penalised = np.where(np.isin(generated, self.ignore), values, penalised)
+        # (O(N·t) work rather than a mask over the whole vocabulary; repeated ids agree).
+        rows = np.arange(len(generated))[:, None]
+        values = logits[rows, generated]
+        factor = np.where(values > 0, np.float32(1.0 / self.penalty), np.float32(self.penalty))
+        for exempt in self.ignore:
+            factor[generated == exempt] = 1.0
         out = logits.copy()
-        np.put_along_axis(out, generated, penalised, axis=1)
+        out[rows, generated] = values * factor
         return out
 
 

@@ -60,10 +60,9 @@ def translate(
         )
     out: list[list[list[int]]] = []
     for start in range(0, len(sources), batch):
-        chunk = range(start, min(start + batch, len(sources)))
-        state = stepper.encode([sources[i] for i in chunk])
-        rows = [stepper.select(state, np.array([j], dtype=np.intp)) for j in range(len(chunk))]
+        chunk = list(range(start, min(start + batch, len(sources))))
         chains = [list(processors(i)) if processors else [] for i in chunk]
+        rows = encoded_rows(stepper, [sources[i] for i in chunk])
         if beam:
             jobs = [
                 BeamJob([bos_id], beam, limits[i], (eos_id,), length_penalty, chain, row)
@@ -72,13 +71,36 @@ def translate(
             for beams in beam_search_batch(stepper, jobs):
                 out.append([_strip(b.ids, eos_id) for b in beams[: config.num_samples]])
         else:
-            decode_jobs = [
-                DecodeJob([bos_id], replace(config, max_new_tokens=limits[i], stop_ids=(eos_id,)), chain, row)
-                for i, chain, row in zip(chunk, chains, rows, strict=True)
-            ]
+            decode_jobs = source_jobs(rows, [limits[i] for i in chunk], chains, config, bos_id, eos_id)
             decode(stepper, decode_jobs)
-            out += [[_strip(ids, eos_id) for ids in job.outputs()] for job in decode_jobs]
+            out += [outputs(job, eos_id) for job in decode_jobs]
     return out
+
+
+def encoded_rows(stepper: Any, sources: Sequence[Sequence[int]]) -> list[Any]:
+    """Each source's encoded state as a row of its own (encoded together, in one padded batch)."""
+    state = stepper.encode(sources)
+    return [stepper.select(state, np.array([j], dtype=np.intp)) for j in range(len(sources))]
+
+
+def source_jobs(
+    rows: Sequence[Any],
+    limits: Sequence[int],
+    chains: Sequence[Sequence[LogitsProcessor]],
+    config: DecodeConfig,
+    bos_id: int,
+    eos_id: int,
+) -> list[DecodeJob]:
+    """One sampling/greedy job per encoded source row, started from ``<bos>`` (see the module docstring)."""
+    return [
+        DecodeJob([bos_id], replace(config, max_new_tokens=limit, stop_ids=(eos_id,)), chain, row)
+        for row, limit, chain in zip(rows, limits, chains, strict=True)
+    ]
+
+
+def outputs(job: DecodeJob, eos_id: int) -> list[list[int]]:
+    """A finished job's outputs without their ``<eos>``."""
+    return [_strip(ids, eos_id) for ids in job.outputs()]
 
 
 def _strip(ids: Sequence[int], eos_id: int) -> list[int]:

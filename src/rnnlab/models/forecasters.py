@@ -15,57 +15,16 @@ and both carry a *state* between calls, so prediction code treats them alike:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from rnnlab.config import from_dict_strict
-from rnnlab.errors import ConfigError, ShapeError
+from rnnlab.errors import ShapeError
 from rnnlab.layers import GRU, LSTM, RNN, RecurrentLayer, State
+from rnnlab.models.configs import FORECASTERS, IMPLS, ForecasterConfig
 
-FORECASTERS: tuple[str, ...] = ("mlp", "rnn", "gru", "lstm")
-IMPLS: tuple[str, ...] = ("auto", "fused", "reference")
-
-
-@dataclass
-class ForecasterConfig:
-    """What defines a forecaster; ``to_dict``/``from_dict`` round-trip through JSON."""
-
-    kind: str = "gru"  # "mlp" (window of τ values) or a recurrent cell: "rnn", "gru", "lstm"
-    tau: int = 16  # MLP only: the window τ of past values it reads (d2l's classic choice is 4)
-    hidden_size: int = 32  # MLP hidden units / recurrent units per layer; series are small
-    num_layers: int = 1  # stacked recurrent layers (MLP: always one hidden layer)
-    outputs: int = 1  # values predicted per step: 1 (one-step) or H (direct multi-output head)
-    impl: str = "auto"  # recurrent implementation: "auto", "fused" or "reference"
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ConfigError naming the first invalid value and what would be valid."""
-        if self.kind not in FORECASTERS:
-            raise ConfigError(f"unknown forecaster {self.kind!r}; options are {list(FORECASTERS)}")
-        if self.impl not in IMPLS:
-            raise ConfigError(f"unknown impl {self.impl!r}; options are {list(IMPLS)}")
-        for name in ("tau", "hidden_size", "num_layers", "outputs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-
-    @property
-    def context(self) -> int:
-        """Observations a fresh state needs before its prediction sees no padding (τ for the MLP)."""
-        return self.tau if self.kind == "mlp" else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ForecasterConfig:
-        """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        return from_dict_strict(cls, data, "forecaster option")
+__all__ = ["ARMLP", "FORECASTERS", "IMPLS", "Forecaster", "ForecasterConfig", "LatentAR", "build_forecaster"]
 
 
 def _check_series(x: Tensor) -> None:

@@ -14,87 +14,16 @@ refuses it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from torch import Tensor, nn
 
-from rnnlab.config import from_dict_strict
 from rnnlab.errors import ConfigError
-from rnnlab.layers import RecurrentConfig, RecurrentLayer, State
+from rnnlab.layers import RecurrentLayer, State
+from rnnlab.models.configs import INPUTS, RNNLMConfig
 from rnnlab.models.inputs import make_input_layer
 
-INPUTS: tuple[str, ...] = ("embedding", "onehot")
-
-
-@dataclass
-class RNNLMConfig:
-    """Everything that defines an RNNLM; JSON-serialisable, rebuilt by ``RNNLM.from_config``."""
-
-    vocab_size: int  # V, including reserved tokens
-    cell: str = "lstm"  # "lstm", "gru" or "rnn"
-    input: str = "embedding"  # "embedding" (learned E-dim vectors) or "onehot" (fixed V-dim)
-    embed_size: int = 128  # E; ignored for one-hot input, where E = V
-    hidden_size: int = 256  # H per layer
-    num_layers: int = 2
-    nonlinearity: str = "tanh"  # RNN cell only
-    dropout: float = 0.2  # on the embeddings and on the last layer's outputs
-    layer_dropout: float = 0.2  # between stacked recurrent layers
-    tie_weights: bool = False  # share the embedding with the output layer
-    bidirectional: bool = False  # refused: see the module docstring
-    impl: str = "auto"  # recurrent path: "auto", "fused" or "reference"
-    layer_norm: bool = False
-    dropout_input: float = 0.0  # variational dropout on each recurrent layer's input
-    dropout_hidden: float = 0.0  # variational dropout on h_{t−1}
-    weight_drop: float = 0.0  # DropConnect on W_hh (AWD-LSTM)
-    forget_bias: float | None = None  # LSTM initial forget-gate bias
-
-    def __post_init__(self) -> None:
-        if self.bidirectional:
-            raise ConfigError(
-                "a language model cannot be bidirectional: the backward layer reads the very token the "
-                "model is asked to predict, so training loss collapses and generated text degenerates. "
-                "Use bidirectional=False (bidirectional layers suit taggers and encoders, not LMs)"
-            )
-        if self.input not in INPUTS:
-            raise ConfigError(f"unknown input {self.input!r}; options are {list(INPUTS)}")
-        if self.vocab_size < 2:
-            raise ConfigError(f"vocab_size must be at least 2, got {self.vocab_size}")
-        if self.tie_weights and self.input != "embedding":
-            raise ConfigError("tie_weights needs input='embedding' (a one-hot input has no weights to share)")
-        for name in ("dropout", "layer_dropout"):
-            value = getattr(self, name)
-            if not 0 <= value < 1:
-                raise ConfigError(f"{name} is a probability in [0, 1), got {value!r}")
-        self.recurrent_config()  # validates the recurrent part
-
-    @property
-    def input_size(self) -> int:
-        return self.vocab_size if self.input == "onehot" else self.embed_size
-
-    def recurrent_config(self) -> RecurrentConfig:
-        return RecurrentConfig(
-            cell=self.cell,
-            input_size=self.input_size,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            nonlinearity=self.nonlinearity,
-            dropout=self.layer_dropout if self.num_layers > 1 else 0.0,
-            impl=self.impl,
-            layer_norm=self.layer_norm,
-            dropout_input=self.dropout_input,
-            dropout_hidden=self.dropout_hidden,
-            weight_drop=self.weight_drop,
-            forget_bias=self.forget_bias,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RNNLMConfig:
-        """Build from a JSON dict, rejecting unknown keys with the list of valid ones."""
-        return from_dict_strict(cls, data, "RNNLM option")
+__all__ = ["INPUTS", "RNNLM", "RNNLMConfig"]
 
 
 class RNNLM(nn.Module):

@@ -13,8 +13,10 @@ parameter gradients, which is correct because a step's backward is linear in wha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -173,11 +175,25 @@ def lstm_pointwise(
     Split out so that an inference engine may compute the affine part its own way (folded biases,
     one product for many rows) and still use these equations.
     """
-    a_i, a_f, a_g, a_o = np.split(gates, 4, axis=-1)
-    i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+    hidden = gates.shape[-1] // 4
+    # σ(a) = ½(1 + tanh(a/2)), so one tanh serves all four gates: tanh(a/2) for i, f, o and
+    # tanh(a) for g (fewer passes over the arrays, which is what a small step costs).
+    t = np.tanh(gates * _lstm_gate_scale(hidden, gates.dtype))
+    s = 0.5 * t + 0.5
+    i, f, o = s[..., :hidden], s[..., hidden : 2 * hidden], s[..., 3 * hidden :]
+    g = t[..., 2 * hidden : 3 * hidden]
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
     return o * tanh_c, c, (i, f, g, o, tanh_c)
+
+
+@functools.cache
+def _lstm_gate_scale(hidden: int, dtype: np.dtype[Any]) -> Array:
+    """(4H,): ½ on the i, f, o blocks and 1 on g (see ``lstm_pointwise``)."""
+    scale = np.full(4 * hidden, 0.5, dtype=dtype)
+    scale[2 * hidden : 3 * hidden] = 1.0
+    scale.flags.writeable = False
+    return scale
 
 
 def lstm_backward(
@@ -244,11 +260,11 @@ def gru_pointwise(gi: Array, gh: Array, h_prev: Array) -> tuple[Array, tuple[Arr
     Returns h_t and (r, z, n, W_hn h + b_hn); the reset gate multiplies the last, which is why
     the two affine maps stay apart for the GRU.
     """
-    i_r, i_z, i_n = np.split(gi, 3, axis=-1)
-    h_r, h_z, h_n = np.split(gh, 3, axis=-1)
-    r = sigmoid(i_r + h_r)
-    z = sigmoid(i_z + h_z)
-    n = np.tanh(i_n + r * h_n)
+    hidden = gi.shape[-1] // 3
+    rz = sigmoid(gi[..., : 2 * hidden] + gh[..., : 2 * hidden])  # r and z are adjacent: one pass
+    r, z = rz[..., :hidden], rz[..., hidden:]
+    h_n = gh[..., 2 * hidden :]
+    n = np.tanh(gi[..., 2 * hidden :] + r * h_n)
     return (1.0 - z) * n + z * h_prev, (r, z, n, h_n)
 
 

@@ -3,7 +3,8 @@
     from rnnlab.serve import create_app
     app = create_app({"tang-lstm": None, "mine": Path("runs/my-poems")})   # any ASGI server runs it
 
-The app is thin: it validates input, picks a model and calls ``Poet.write`` off the event loop.
+The app is thin: it validates input, picks a model and hands the request to that model's
+decoder thread, which batches all requests continuously (:mod:`rnnlab.serve.batching`).
 Importing this package imports FastAPI; the CLI imports it only when `rnnlab serve` runs.
 """
 
@@ -14,7 +15,18 @@ from rnnlab.serve.app import (
     GenerateResponse,
     ModelInfo,
     PoetRegistry,
+    app_from_environment,
     create_app,
 )
+from rnnlab.serve.batching import BatchWorker, ServerBusy
 
-__all__ = ["GenerateRequest", "GenerateResponse", "ModelInfo", "PoetRegistry", "create_app"]
+__all__ = [
+    "BatchWorker",
+    "GenerateRequest",
+    "GenerateResponse",
+    "ModelInfo",
+    "PoetRegistry",
+    "ServerBusy",
+    "app_from_environment",
+    "create_app",
+]

@@ -5,20 +5,26 @@
                   "form": "5x4", "form_name": "五言绝句"}
     errors   422 {"detail": [{"loc": ["body", "num"], "msg": "…"}]}     a field out of its limits
              422 {"detail": "the prefix has characters this model does not know: 𠀀; …"}
+             503 {"detail": "the server is busy: …"}  (with Retry-After) too many requests waiting
 
-Generation is CPU work (a fraction of a second per request with the bundled model, more for
-big models and many poems). It runs in Starlette's thread pool, so the event loop keeps
-answering other requests meanwhile. There is no lock around it: ``Poet.write`` keeps every
-piece of decoding state (hidden states, random generator, form constraint) local to the call
-and only reads the model's weights, so concurrent requests run side by side.
+A request is checked and laid out on its form in a worker thread, then handed to its model's
+:class:`~rnnlab.serve.batching.BatchWorker`, which decodes all requests of that model in one
+batch that changes while it runs (continuous batching); the handler only awaits the result, so
+the event loop keeps answering other requests. Models load on their first request, with the
+NumPy engine wherever it can run them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,9 +35,12 @@ from pydantic_core import PydanticCustomError
 
 from rnnlab import __version__
 from rnnlab.errors import CheckpointError, ConfigError, DataError
-from rnnlab.generate.poems import FORM_NAMES, PoemRequest, is_hanzi, resolve_form
+from rnnlab.generate.decoding import DecodeJob
+from rnnlab.generate.poems import FORM_NAMES, PoemJob, PoemRequest, is_hanzi, resolve_form
+from rnnlab.inference.loading import choose_engine
 from rnnlab.poet import Poet
 from rnnlab.pretrained import DEFAULT_POET, bundled_dir, describe
+from rnnlab.serve.batching import BatchWorker, ServerBusy, log
 from rnnlab.serve.couplets import add_couplet_routes
 
 STATIC = Path(__file__).parent / "static"
@@ -122,20 +131,32 @@ class ModelInfo(BaseModel):
     name: str
     description: str
     default: bool = Field(description="the model a request without `model` gets")
+    engine: str = Field(description="what steps the model: numpy or torch")
 
 
 class PoetRegistry:
-    """Model names → run folders (None: the bundled model); each loads on first use, once.
+    """Model names → run folders (None: the bundled model); each loads on first use, once, and gets
+    its own decoder thread (:class:`BatchWorker`).
 
-    Descriptions are read up front from each folder's config.json, so a wrong folder fails when the
-    app is created rather than at the first request.
+    Descriptions and engines are read up front from each folder's config.json, so a wrong folder
+    fails when the app is created rather than at the first request.
     """
 
-    def __init__(self, models: Mapping[str, str | Path | None], device: str = "cpu") -> None:
+    def __init__(
+        self,
+        models: Mapping[str, str | Path | None],
+        device: str = "cpu",
+        engine: str = "auto",
+        max_rows: int = 64,
+        max_waiting: int = 256,
+    ) -> None:
         self.folders = dict(models)
-        self.device = device
+        self.device, self.engine = device, engine
+        self.max_rows, self.max_waiting = max_rows, max_waiting
         self.descriptions = {name: describe(self._checked(name)) for name in self.folders}
+        self.engines = {name: choose_engine(self._checked(name), engine, device)[0] for name in self.folders}
         self._poets: dict[str, Poet] = {}
+        self._workers: dict[str, BatchWorker] = {}
         self._locks = {name: threading.Lock() for name in self.folders}  # one load per model
 
     def _checked(self, name: str) -> Path:
@@ -160,25 +181,73 @@ class PoetRegistry:
         """The loaded poet ``name`` (KeyError for an unknown name)."""
         with self._locks[name]:
             if name not in self._poets:
-                self._poets[name] = Poet.load(self.folders[name], device=self.device)
+                poet = Poet.load(self.folders[name], device=self.device, engine=self.engine)
+                if poet.notice:
+                    log.warning("%s", poet.notice)
+                self._poets[name] = poet
             return self._poets[name]
 
+    def worker(self, name: str) -> BatchWorker:
+        """The decoder of model ``name``, started on first use with the poet's model as it is then."""
+        poet = self.get(name)
+        with self._locks[name]:
+            if name not in self._workers:
+                self._workers[name] = BatchWorker(poet.model, self.max_rows, self.max_waiting, name=name)
+            return self._workers[name]
+
+    def prepare(self, name: str, request: PoemRequest) -> PoemJob:
+        """Load the model if needed and check ``request`` against it (ConfigError/DataError if bad)."""
+        return self.get(name).prepare(request)
+
+    def ready(self, name: str, request: PoemRequest) -> bool:
+        """Whether submitting ``request`` is quick: its model and decoder are up and, for a rhymed
+        request, the rhyme table is built (the first one reads pypinyin for every character)."""
+        poet = self._poets.get(name)
+        return name in self._workers and poet is not None and (not request.rhyme or poet.tables.rhymes_ready)
+
+    def submit(self, name: str, request: PoemRequest) -> tuple[PoemJob, Future[DecodeJob]]:
+        """Check ``request`` and queue it on the model's decoder; ServerBusy when too many wait."""
+        poem_job = self.prepare(name, request)
+        return poem_job, self.worker(name).submit(poem_job.job)
+
     def write(self, name: str, request: PoemRequest) -> list[str]:
-        return self.get(name).write(request)
+        """Write poems through the model's decoder, blocking until they are done."""
+        poem_job, future = self.submit(name, request)
+        future.result()
+        return poem_job.poems()
+
+    def close(self) -> None:
+        """Stop every decoder thread (after the jobs it holds)."""
+        for worker in self._workers.values():
+            worker.close()
 
 
 def create_app(
     models: Mapping[str, str | Path | None] | None = None,
     device: str = "cpu",
+    engine: str = "auto",
+    max_rows: int = 64,
+    max_waiting: int = 256,
     couplet_models: Mapping[str, str | Path | None] | None = None,
 ) -> FastAPI:
     """The app over ``models`` (name → run folder, None for the bundled Tang model).
 
     The bundled model is always offered, as ``tang-lstm`` (the default for requests that name no
-    model); ``models`` may map that name to a run folder of its own instead. ``couplet_models``
-    does the same for the 对联 tab (see :mod:`rnnlab.serve.couplets`).
+    model); ``models`` may map that name to a run folder of its own instead. ``engine`` picks what
+    steps the models (see :func:`rnnlab.inference.load_lm`); ``max_rows`` bounds the rows a model
+    decodes at once and ``max_waiting`` the requests waiting beyond them (more get 503).
+    ``couplet_models`` does the same for the 对联 tab (see :mod:`rnnlab.serve.couplets`).
     """
-    registry = PoetRegistry({DEFAULT_POET: None, **(models or {})}, device=device)
+    registry = PoetRegistry(
+        {DEFAULT_POET: None, **(models or {})}, device, engine, max_rows=max_rows, max_waiting=max_waiting
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(registry.close)
+        await run_in_threadpool(app.state.couplets.close)
+
     app = FastAPI(
         title="rnnlab poet",
         version=__version__,
@@ -187,6 +256,7 @@ def create_app(
             "Constrained decoding keeps every poem well-formed: the right number of lines and "
             "characters, with ，and 。in place."
         ),
+        lifespan=lifespan,
     )
     app.state.registry = registry
 
@@ -196,6 +266,10 @@ def create_app(
         # rnnlab's own messages name the problem and the fix; pass them on as they are.
         return JSONResponse(status_code=422, content={"detail": str(err)})
 
+    @app.exception_handler(ServerBusy)
+    async def _busy(request: Request, err: Exception) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(err)}, headers={"Retry-After": "1"})
+
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
@@ -203,7 +277,12 @@ def create_app(
     @app.get("/api/models", response_model=list[ModelInfo], summary="The models this server offers")
     async def list_models() -> list[ModelInfo]:
         return [
-            ModelInfo(name=name, description=registry.descriptions[name], default=name == DEFAULT_POET)
+            ModelInfo(
+                name=name,
+                description=registry.descriptions[name],
+                default=name == DEFAULT_POET,
+                engine=registry.engines[name],
+            )
             for name in registry.names()
         ]
 
@@ -215,7 +294,8 @@ def create_app(
             422: {
                 "description": "Invalid input: a list of field errors, or one message such as the "
                 "characters the model does not know or an unknown model name",
-            }
+            },
+            503: {"description": "Too many requests are waiting; retry after a moment (Retry-After)"},
         },
     )
     async def write_poems(body: GenerateRequest) -> GenerateResponse:
@@ -225,12 +305,28 @@ def create_app(
             )
         request = body.to_request()
         form = resolve_form(request)
-        # Off the event loop: the first call also loads the model (a second or two).
-        poems = await run_in_threadpool(registry.write, body.model, request)
+        if registry.ready(body.model, request):  # a fraction of a millisecond: no thread hop
+            poem_job, future = registry.submit(body.model, request)
+        else:  # off the event loop: loading the model or building the rhyme table takes a while
+            poem_job, future = await run_in_threadpool(registry.submit, body.model, request)
+        await asyncio.wrap_future(future)  # the decoder thread resolves it when the poems are done
         return GenerateResponse(
-            poems=poems, model=body.model, form=str(form), form_name=FORM_NAMES.get(str(form), str(form))
+            poems=poem_job.poems(),
+            model=body.model,
+            form=str(form),
+            form_name=FORM_NAMES.get(str(form), str(form)),
         )
 
-    add_couplet_routes(app, couplet_models, device=device)
+    add_couplet_routes(app, couplet_models, device, engine, max_rows=max_rows, max_waiting=max_waiting)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+ENVIRONMENT = "RNNLAB_SERVE"  # create_app's arguments as JSON, for server processes started by uvicorn
+
+
+def app_from_environment() -> FastAPI:
+    """``create_app(**json.loads(os.environ[RNNLAB_SERVE]))``: how each of ``--workers`` processes
+    builds its app (uvicorn starts them from an import string, so arguments travel this way)."""
+    options: dict[str, Any] = json.loads(os.environ.get(ENVIRONMENT, "{}"))
+    return create_app(**options)

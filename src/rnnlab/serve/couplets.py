@@ -7,14 +7,17 @@
 
 The limits and errors follow ``POST /api/poems``: pydantic checks each field's range and the
 characters allowed, rnnlab's own checks (unknown characters, the model's vocabulary) answer 422
-with their message. Decoding runs in the thread pool and keeps all its state local to the call,
-so requests run side by side without a lock.
+with their message, a full queue 503. Sampling requests join the model's continuous batch (see
+:mod:`rnnlab.serve.batching`): each clause of the upper line is one job whose state is its encoded
+source, so requests of different lengths decode together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
@@ -22,11 +25,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from rnnlab.couplet import DEFAULT_COUPLET, CoupletWriter
+from rnnlab.couplet import DEFAULT_COUPLET, CoupletWriter, PreparedCouplets, bundled_couplet_dir
 from rnnlab.errors import CheckpointError
 from rnnlab.generate.couplets import MARKS, MAX_CHARS, CoupletRequest
+from rnnlab.generate.decoding import DecodeJob
 from rnnlab.generate.poems import is_hanzi
-from rnnlab.pretrained import bundled_dir, describe
+from rnnlab.pretrained import describe
+from rnnlab.serve.batching import BatchWorker, log
 
 
 class CoupletBody(BaseModel):
@@ -96,19 +101,33 @@ class CoupletModelInfo(BaseModel):
 
 
 class CoupletRegistry:
-    """Model names → run folders (None: the bundled model); each loads on first use, once."""
+    """Model names → run folders (None: the bundled model); each loads on first use, once.
 
-    def __init__(self, models: Mapping[str, str | Path | None], device: str = "cpu") -> None:
+    Sampling requests are queued on the model's :class:`~rnnlab.serve.batching.BatchWorker`, one
+    job per clause, and decode in its continuous batch beside every other request of that model;
+    beam-search requests are searched in the request's own worker thread (a beam is a few rows).
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, str | Path | None],
+        device: str = "cpu",
+        engine: str = "auto",
+        max_rows: int = 64,
+        max_waiting: int = 256,
+    ) -> None:
         self.folders = dict(models)
-        self.device = device
+        self.device, self.engine = device, engine
+        self.max_rows, self.max_waiting = max_rows, max_waiting
         self.descriptions = {name: describe(self._checked(name)) for name in self.folders}
         self._writers: dict[str, CoupletWriter] = {}
+        self._workers: dict[str, BatchWorker] = {}
         self._locks = {name: threading.Lock() for name in self.folders}
 
     def _checked(self, name: str) -> Path:
         folder = self.folders[name]
         if folder is None:
-            return bundled_dir(DEFAULT_COUPLET)
+            return bundled_couplet_dir()
         if not (Path(folder) / "config.json").is_file():
             raise CheckpointError(
                 f"couplet model {name!r}: {folder} is not a run folder (no config.json); "
@@ -119,23 +138,54 @@ class CoupletRegistry:
     def get(self, name: str) -> CoupletWriter:
         with self._locks[name]:
             if name not in self._writers:
-                self._writers[name] = CoupletWriter.load(self.folders[name], device=self.device)
+                writer = CoupletWriter.load(self.folders[name], device=self.device, engine=self.engine)
+                if writer.notice:
+                    log.warning("%s", writer.notice)
+                self._writers[name] = writer
             return self._writers[name]
 
-    def answer(self, name: str, request: CoupletRequest) -> tuple[str, list[str]]:
-        """The upper line as answered, and its lower lines."""
+    def worker(self, name: str) -> BatchWorker:
         writer = self.get(name)
-        from rnnlab.generate.couplets import check_upper
+        with self._locks[name]:
+            if name not in self._workers:
+                self._workers[name] = BatchWorker(writer.stepper, self.max_rows, self.max_waiting, name=name)
+            return self._workers[name]
 
-        upper = check_upper(request.upper, writer.vocab)
-        return upper, writer.write(request)
+    def submit(self, name: str, request: CoupletRequest) -> tuple[PreparedCouplets, list[Future[DecodeJob]]]:
+        """Check the request and queue its clauses' jobs (sampling); ServerBusy when too many wait."""
+        prepared = self.get(name).prepare([request.upper], request)
+        worker = self.worker(name)
+        return prepared, [worker.submit(job) for job in prepared.jobs]
+
+    def answer(self, name: str, request: CoupletRequest) -> tuple[str, list[str]]:
+        """The upper line as answered and its lower lines, blocking (beam search, and tests)."""
+        if request.beam:
+            writer = self.get(name)
+            prepared = writer.prepare([request.upper], request)
+            return prepared.uppers[0], writer.write(request)
+        prepared, futures = self.submit(name, request)
+        for future in futures:
+            future.result()
+        return prepared.uppers[0], prepared.lines(prepared.answers())[0]
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            worker.close()
 
 
 def add_couplet_routes(
-    app: FastAPI, models: Mapping[str, str | Path | None] | None = None, device: str = "cpu"
+    app: FastAPI,
+    models: Mapping[str, str | Path | None] | None = None,
+    device: str = "cpu",
+    engine: str = "auto",
+    *,
+    max_rows: int = 64,
+    max_waiting: int = 256,
 ) -> None:
     """Add the couplet endpoints to ``app``, over the bundled couplet model and ``models``."""
-    registry = CoupletRegistry({DEFAULT_COUPLET: None, **(models or {})}, device=device)
+    registry = CoupletRegistry(
+        {DEFAULT_COUPLET: None, **(models or {})}, device, engine, max_rows, max_waiting
+    )
     app.state.couplets = registry
 
     @app.get(
@@ -156,7 +206,8 @@ def add_couplet_routes(
         response_model=CoupletResponse,
         summary="Answer an upper line with lower lines (对联)",
         responses={
-            422: {"description": "Invalid input: field errors, or one message such as unknown characters"}
+            422: {"description": "Invalid input: field errors, or one message such as unknown characters"},
+            503: {"description": "Too many requests are waiting; retry after a moment (Retry-After)"},
         },
     )
     async def write_couplets(body: CoupletBody) -> CoupletResponse:
@@ -166,5 +217,13 @@ def add_couplet_routes(
                 detail=f"unknown couplet model {body.model!r}; options are {list(registry.folders)}",
             )
         request = body.to_request()
-        upper, lowers = await run_in_threadpool(registry.answer, body.model, request)
-        return CoupletResponse(upper=upper, lowers=lowers, model=body.model)
+        if request.beam:
+            upper, lowers = await run_in_threadpool(registry.answer, body.model, request)
+            return CoupletResponse(upper=upper, lowers=lowers, model=body.model)
+        # Off the event loop: encoding the upper line (and, the first time, loading the model).
+        prepared, futures = await run_in_threadpool(registry.submit, body.model, request)
+        for future in futures:
+            await asyncio.wrap_future(future)  # the model's decoder thread resolves them
+        return CoupletResponse(
+            upper=prepared.uppers[0], lowers=prepared.lines(prepared.answers())[0], model=body.model
+        )

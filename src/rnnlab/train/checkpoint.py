@@ -390,12 +390,11 @@ class RunDir:
         return (find_checkpoint(self.latest) / STATE_FILE).is_file()
 
 
-WEIGHTS: tuple[str, ...] = ("final", "best", "latest")
-
-
 def load_run_weights(run: RunDir, model: nn.Module, weights: str = "final") -> None:
     """Load a run's ``weights`` into ``model``: "final" (``model.safetensors``, float16 bundles
     widened; the latest checkpoint when the run has not finished), "best" or "latest"."""
+    from rnnlab.train.config import WEIGHTS
+
     if weights not in WEIGHTS:
         raise ConfigError(f"unknown weights {weights!r}; options are {list(WEIGHTS)}")
     if weights == "final" and run.model.is_file():

@@ -22,6 +22,14 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 NAN_POLICIES: tuple[str, ...] = ("stop", "skip")
 PAD_SIDES: tuple[str, ...] = ("left", "right")
+WEIGHTS: tuple[str, ...] = ("final", "best", "latest")  # which weights of a run to load
+
+DEFAULT_VALID_FRACTION = 0.05  # share of the lines held out for validation
+# The default recipe's model, on top of the RNNLMConfig defaults (2×256 LSTM): a 256-wide
+# embedding shared with the output layer. With thousands of distinct characters the embedding and
+# the softmax hold most of the parameters; tying them halves those and generalises far better on a
+# few thousand poems (docs/train.md, "Measured": 10-minute poem benchmark).
+RECIPE_MODEL_DEFAULTS: dict[str, Any] = {"embed_size": 256, "tie_weights": True}
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": OPTIMIZERS,

@@ -24,23 +24,17 @@ from rnnlab.errors import CheckpointError, ConfigError
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 from rnnlab.train import checkpoint as ckpt
 from rnnlab.train.batches import evaluation_batches, training_batches
-from rnnlab.train.config import TrainConfig
+from rnnlab.train.config import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, WEIGHTS, TrainConfig
 from rnnlab.train.corpus import IdArray, encode, encode_all, load_lm_corpus, read_lines, split_lines
 from rnnlab.train.metrics import bits_per_token, perplexity, read_metrics
 from rnnlab.train.objective import LanguageModelObjective
 from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate, resolve_device
 
-DEFAULT_VALID_FRACTION = 0.05
 # Settings that may change when a run is resumed: budgets and where it runs, nothing that
 # changes what an update computes.
 RESUMABLE_OVERRIDES: frozenset[str] = frozenset(
     {"epochs", "max_steps", "max_minutes", "patience", "device", "log_every", "tensorboard"}
 )
-# The default recipe's model, on top of the RNNLMConfig defaults (2×256 LSTM): a 256-wide
-# embedding shared with the output layer. With thousands of distinct characters the embedding and
-# the softmax hold most of the parameters; tying them halves those and generalises far better on a
-# few thousand poems (docs/train.md, "Measured": 10-minute poem benchmark).
-RECIPE_MODEL_DEFAULTS: dict[str, Any] = {"embed_size": 256, "tie_weights": True}
 
 
 def recipe_model_options(model_options: dict[str, Any] | None) -> dict[str, Any]:
@@ -166,8 +160,6 @@ def _trainer(
 
 # ---------------------------------------------------------------------------------------------
 # Loading and evaluating runs.
-
-WEIGHTS = ckpt.WEIGHTS
 
 
 def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, Vocab, dict[str, Any]]:
