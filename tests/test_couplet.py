@@ -28,7 +28,7 @@ def writer(run: Path, request: pytest.FixtureRequest) -> CoupletWriter:
 
 
 def test_lower_lines_keep_length_marks_and_differ_by_position(writer: CoupletWriter) -> None:
-    """Every answer is as long as its upper line, has its marks in place, and never repeats its character there."""
+    """Every answer is as long as its upper line, with its marks in place, never its character at a position."""
     for upper in UPPERS:
         for lower in writer.write(CoupletRequest(upper, num=3, seed=1)):
             assert len(lower) == len(upper)
@@ -55,7 +55,10 @@ def test_batched_equals_one_at_a_time(writer: CoupletWriter, beam: int) -> None:
 
 def test_engines_agree(run: Path) -> None:
     """The NumPy and torch engines write the same lines for the same seed, and the same beams."""
-    numpy_writer, torch_writer = CoupletWriter.load(run, engine="numpy"), CoupletWriter.load(run, engine="torch")
+    numpy_writer, torch_writer = (
+        CoupletWriter.load(run, engine="numpy"),
+        CoupletWriter.load(run, engine="torch"),
+    )
     for request in (CoupletRequest("", num=2, seed=3), CoupletRequest("", num=2, beam=3)):
         assert numpy_writer.write_many(UPPERS, request) == torch_writer.write_many(UPPERS, request)
 

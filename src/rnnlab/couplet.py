@@ -37,32 +37,22 @@ DEFAULT_COUPLET = "couplet-gru"
 
 
 def bundled_couplet_dir() -> Path:
-    """The bundled couplet model's folder inside the installed package (found without torch)."""
-    from importlib import resources
+    """The bundled couplet model's folder inside the installed package."""
+    from rnnlab.pretrained import bundled_dir
 
-    folder = Path(str(resources.files("rnnlab") / "assets" / DEFAULT_COUPLET))
-    if not (folder / "config.json").is_file():
-        raise CheckpointError(
-            f"the bundled couplet model is missing from this installation ({folder}); reinstall rnnlab, "
-            "or pass --model RUN_DIR with a run of `rnnlab seq2seq train`"
-        )
-    return folder
+    return bundled_dir(DEFAULT_COUPLET)
 
 
 def read_run_config(folder: Path) -> dict[str, Any]:
-    """config.json of an encoder–decoder run or bundle, read without torch; clear errors otherwise."""
-    import json
+    """config.json of an encoder–decoder run or bundle (read without torch); CheckpointError otherwise."""
+    from rnnlab.inference.loading import read_config
 
-    path = folder / "config.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not (folder / "config.json").is_file():
         raise CheckpointError(
             f"{folder}: not a run folder (no config.json); pass a folder written by `rnnlab seq2seq train`"
-        ) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path} is corrupt or truncated ({err})") from None
-    if not isinstance(config, dict) or config.get("kind") != "seq2seq" or "model" not in config:
+        )
+    config = read_config(folder)
+    if config.get("kind") != "seq2seq":
         raise CheckpointError(
             f"{folder} does not hold an encoder–decoder; pass a folder written by `rnnlab seq2seq train`"
         )

@@ -30,7 +30,7 @@ def allowed_tokens(constraint: CoupletConstraint, position: int, vocab: Vocab) -
 
 
 def test_length_marks_and_no_repeat(tables: CoupletVocab) -> None:
-    """Characters only, never the upper line's own at that position; the mark in place; <eos> after the end."""
+    """Characters only, never the upper line's own at that position; the mark in place; <eos> after."""
     vocab = tables.vocab
     upper = "风花，雪月"
     constraint = CoupletConstraint([vocab[c] for c in upper], tables, {2: vocab["，"]})
@@ -41,6 +41,21 @@ def test_length_marks_and_no_repeat(tables: CoupletVocab) -> None:
     assert allowed_tokens(constraint, 5, vocab) == {vocab.specials.eos}
     free = CoupletConstraint([vocab[c] for c in upper], tables, {2: vocab["，"]}, no_repeat=False)
     assert allowed_tokens(free, 0, vocab) == hanzi
+
+
+def test_mirror_repeats_where_the_upper_line_does(tables: CoupletVocab) -> None:
+    """Upper 风花风: position 2 must repeat the lower line's position 0; elsewhere no character twice."""
+    vocab = tables.vocab
+    constraint = CoupletConstraint([vocab[c] for c in "风花风月"], tables)
+    logits = np.zeros((1, len(vocab)), dtype=np.float32)
+    done = np.array([[vocab["江"], vocab["山"]]])
+    out = constraint(done, logits)
+    assert np.flatnonzero(np.isfinite(out[0])).tolist() == [vocab["江"]]
+    fresh = constraint(np.array([[vocab["江"], vocab["山"], vocab["江"]]]), logits)
+    allowed = set(vocab.to_tokens(np.flatnonzero(np.isfinite(fresh[0])).tolist()))
+    assert not allowed & {"江", "山", "月"}
+    free = CoupletConstraint([vocab[c] for c in "风花风月"], tables, mirror=False)
+    assert np.isfinite(free(done, logits)).sum() > 1
 
 
 def test_level_ending_allows_only_level_tones_last(tables: CoupletVocab) -> None:
@@ -64,7 +79,7 @@ def test_constraint_masks_logits(tables: CoupletVocab) -> None:
 
 
 def test_check_upper_cleans_and_refuses(tables: CoupletVocab) -> None:
-    """Spaces and trailing marks go, half-width marks widen; empty, long, foreign or unknown input is refused."""
+    """Spaces and trailing marks go, half-width marks widen; bad input is refused."""
     vocab = tables.vocab
     assert check_upper(" 风花, 雪月。", vocab) == "风花，雪月"
     with pytest.raises(ConfigError, match="empty"):

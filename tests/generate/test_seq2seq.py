@@ -17,7 +17,9 @@ SOURCES = [[4, 5, 6], [7, 8, 9, 10, 11], [12], [13, 14, 15, 16]]
 @pytest.fixture(scope="module")
 def stepper() -> Seq2SeqStepper:
     torch.manual_seed(3)
-    config = Seq2SeqConfig(vocab_size=V, embed_size=8, encoder_hidden_size=6, hidden_size=12, attention="general")
+    config = Seq2SeqConfig(
+        vocab_size=V, embed_size=8, encoder_hidden_size=6, hidden_size=12, attention="general"
+    )
     model = Seq2Seq(config).eval()
     with torch.no_grad():  # make <eos> unlikely, so outputs run for several steps
         model.output.bias[EOS] -= 2.0
@@ -32,7 +34,9 @@ def stepper() -> Seq2SeqStepper:
         (DecodeConfig(num_samples=2), 3),
     ],
 )
-def test_batched_decoding_equals_one_at_a_time(stepper: Seq2SeqStepper, config: DecodeConfig, beam: int) -> None:
+def test_batched_decoding_equals_one_at_a_time(
+    stepper: Seq2SeqStepper, config: DecodeConfig, beam: int
+) -> None:
     """Every source gets the same outputs whether decoded in one batch, in batches of 3, or alone."""
     kwargs = {"bos_id": BOS, "eos_id": EOS, "max_new_tokens": 8, "config": config, "beam": beam}
     together = translate(stepper, SOURCES, **kwargs)  # type: ignore[arg-type]
@@ -69,4 +73,12 @@ def test_mismatched_limits_are_refused(stepper: Seq2SeqStepper) -> None:
     with pytest.raises(ConfigError, match="one per source"):
         translate(stepper, SOURCES, bos_id=BOS, eos_id=EOS, max_new_tokens=[3, 4])
     with pytest.raises(ConfigError, match="at most 2"):
-        translate(stepper, SOURCES, bos_id=BOS, eos_id=EOS, max_new_tokens=3, beam=2, config=DecodeConfig(num_samples=3))
+        translate(
+            stepper,
+            SOURCES,
+            bos_id=BOS,
+            eos_id=EOS,
+            max_new_tokens=3,
+            beam=2,
+            config=DecodeConfig(num_samples=3),
+        )

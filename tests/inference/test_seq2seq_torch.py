@@ -12,7 +12,9 @@ V = 13
 
 
 def stepper(attention: str = "additive", cell: str = "gru") -> Seq2SeqStepper:
-    config = Seq2SeqConfig(vocab_size=V, embed_size=8, encoder_hidden_size=6, hidden_size=10, attention=attention, cell=cell)
+    config = Seq2SeqConfig(
+        vocab_size=V, embed_size=8, encoder_hidden_size=6, hidden_size=10, attention=attention, cell=cell
+    )
     return Seq2SeqStepper(Seq2Seq(config).eval())
 
 
@@ -34,8 +36,8 @@ def test_concat_of_different_source_lengths_equals_each_alone() -> None:
     """Rows whose sources differ in length, concatenated (encoder parts padded), step as they step alone."""
     s = stepper()
     a, b = s.encode([[4, 5]]), s.encode([[6, 7, 8, 9, 10]])
-    la, sa = s.prefill(np.array([[1]]), a)
-    lb, sb = s.prefill(np.array([[1]]), b)
+    _, sa = s.prefill(np.array([[1]]), a)
+    _, sb = s.prefill(np.array([[1]]), b)
     both = s.concat([sa, sb])
     logits, _ = s.step(np.array([11, 12]), both)
     alone_a, _ = s.step(np.array([11]), sa)

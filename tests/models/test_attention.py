@@ -21,7 +21,12 @@ def brute_force(kind: str, module: torch.nn.Module, q: torch.Tensor, k: torch.Te
             e = []
             for s in real:
                 if kind == "additive":
-                    W_q, W_k, b_k, v = module.W_q.weight, module.W_k.weight, module.W_k.bias, module.v.weight[0]
+                    W_q, W_k, b_k, v = (
+                        module.W_q.weight,
+                        module.W_k.weight,
+                        module.W_k.bias,
+                        module.v.weight[0],
+                    )
                     e.append(v @ torch.tanh(W_q @ q[t, b] + W_k @ k[s, b] + b_k))
                 elif kind == "general":
                     e.append(q[t, b] @ (module.W_a.weight @ k[s, b]))
@@ -84,4 +89,6 @@ def test_errors_name_the_problem() -> None:
     with pytest.raises(ShapeError, match="mask"):
         DotAttention()(torch.randn(T, B, DK), torch.randn(S, B, DK), torch.ones(S + 1, B, dtype=torch.bool))
     with pytest.raises(ShapeError, match="same B"):
-        DotAttention()(torch.randn(T, B, DK), torch.randn(S, B + 1, DK), torch.ones(S, B + 1, dtype=torch.bool))
+        DotAttention()(
+            torch.randn(T, B, DK), torch.randn(S, B + 1, DK), torch.ones(S, B + 1, dtype=torch.bool)
+        )

@@ -1,4 +1,4 @@
-"""The encoder–decoder: step-by-step decoding equals teacher forcing, padding is irrelevant, configs fail clearly."""
+"""The encoder–decoder: stepping equals teacher forcing, padding is irrelevant, configs fail clearly."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_one_step_at_a_time_equals_teacher_forcing(options: dict[str, object]) -
 
 @pytest.mark.parametrize("options", CONFIGS[:3])
 def test_a_source_decodes_the_same_alone_or_padded_in_a_batch(options: dict[str, object]) -> None:
-    """A short source batched with a long one (so padded, with junk in the padding) gets the logits it gets alone."""
+    """A short source batched with a long one (padded, junk in the padding) gets the logits it gets alone."""
     model = tiny(**options)
     short, long = torch.randint(4, V, (3, 1)), torch.randint(4, V, (7, 1))
     target = torch.randint(4, V, (4, 1))

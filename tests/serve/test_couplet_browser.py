@@ -1,4 +1,4 @@
-"""The 对联 tab end to end: the real server, headless Chromium, a couplet on screen (skips without Chromium)."""
+"""The 对联 tab end to end: the real server, headless Chromium, a couplet on screen (needs Chromium)."""
 
 from __future__ import annotations
 

@@ -39,6 +39,10 @@ def train_tiny_couplets(folder: Path, steps: int = 30, **options: object) -> Pat
     from rnnlab.train.config import TrainConfig
 
     data = write_couplets(folder.parent / f"{folder.name}.pairs.jsonl")
-    config = TrainConfig(batch_size=8, epochs=50, max_steps=steps, lr=1e-2, warmup_steps=0, log_every=10, device="cpu")
-    train_seq2seq(data, folder, config, {**TINY_SEQ2SEQ, **options}, Seq2SeqOptions(valid_fraction=0.2), progress=False)
+    config = TrainConfig(
+        batch_size=8, epochs=50, max_steps=steps, lr=1e-2, warmup_steps=0, log_every=10, device="cpu"
+    )
+    train_seq2seq(
+        data, folder, config, {**TINY_SEQ2SEQ, **options}, Seq2SeqOptions(valid_fraction=0.2), progress=False
+    )
     return folder

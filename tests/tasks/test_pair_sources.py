@@ -14,7 +14,12 @@ from rnnlab.tasks.pairs import Pair, read_pairs
 LUSHI = Poem(
     "送杜少府之任蜀州",
     "王勃",
-    ("城阙辅三秦，风烟望五津。", "与君离别意，同是宦游人。", "海内存知己，天涯若比邻。", "无为在歧路，儿女共沾巾。"),
+    (
+        "城阙辅三秦，风烟望五津。",
+        "与君离别意，同是宦游人。",
+        "海内存知己，天涯若比邻。",
+        "无为在歧路，儿女共沾巾。",
+    ),
     id="p1",
 )
 
@@ -38,7 +43,7 @@ def test_titles_are_cleaned_and_capped() -> None:
 
 
 def test_shenglv_splits_what_splits_cleanly() -> None:
-    """声律启蒙: "A对B" clauses, pairs of equal clauses, and two halves at ；are pairs; the rest is skipped."""
+    """声律启蒙: "A对B" clauses, two equal clauses, two halves at ；are pairs; the rest is skipped."""
     paragraph = (
         "云对雨，雪对风，晚照对晴空。来鸿对去燕，宿鸟对鸣虫。三尺剑，六钧弓，岭北对江东。"
         "人间清暑殿，天上广寒宫。两鬓风霜，途次早行之客；一蓑烟雨，溪边晚钓之翁。不对称，句，子。"
@@ -109,5 +114,5 @@ def test_unknown_task_or_missing_collection(tmp_path: Path, name: str) -> None:
     """A missing tang.jsonl or an unknown task name raises an error that says what to do."""
     from rnnlab.errors import ConfigError, DataError
 
-    with pytest.raises((ConfigError, DataError), match="rnnlab data get tang|options are"):
+    with pytest.raises((ConfigError, DataError), match=r"rnnlab data get tang|options are"):
         build_pairs(name, tmp_path / "out", source=tmp_path)

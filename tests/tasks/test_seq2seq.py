@@ -1,4 +1,4 @@
-"""Encoder–decoder runs: training through the shared trainer, exact resume, evaluation, and learning for real."""
+"""Encoder–decoder runs: training by the shared trainer, exact resume, evaluation, learning for real."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
 
 
 def test_evaluation_scores_the_model_and_baselines(run: Path, tmp_path: Path) -> None:
-    """Eval decodes every source, and with baselines adds copy and retrieval; constrained outputs keep length."""
+    """Eval decodes every source, with baselines adds copy and retrieval; constrained outputs keep length."""
     data = write_couplets(tmp_path / "test.jsonl", repeat=1)
     result = evaluate_seq2seq(run, data, constrained=True, baselines=True)
     names = [name for name, _ in result.rows]
@@ -67,7 +67,7 @@ def test_evaluation_scores_the_model_and_baselines(run: Path, tmp_path: Path) ->
 
 
 def test_errors(run: Path, tmp_path: Path) -> None:
-    """Existing runs, missing data, wrong run kinds, non-couplet files under --constrained are refused clearly."""
+    """Existing runs, missing data, wrong run kinds, non-couplets under --constrained are refused clearly."""
     data = write_couplets(tmp_path / "pairs.jsonl")
     with pytest.raises(ConfigError, match="already holds a run"):
         train_seq2seq(data, run)
@@ -102,7 +102,7 @@ def sequences(rng: np.random.Generator, n: int, low: int, high: int) -> list[np.
 def learn(
     task: str, steps: int = 600, seed: int = 0, longest: int = 12, cell: str = "gru", batch: int = 128
 ) -> tuple[float, float]:
-    """Train an attention model on ``task`` at lengths 2…longest; exact match there and at the 2 lengths above."""
+    """Train an attention model on ``task`` at lengths 2…longest; exact match there and at the 2 above."""
     import math
 
     from rnnlab.data.pair_batches import collate_pairs

@@ -16,8 +16,9 @@ examples:
   rnnlab couplet --file uppers.txt --beam 5      # one lower line per line of the file, batched
   rnnlab couplet 春风又绿江南岸 --attention attn.png   # and where the model looked
 
-Every lower line has the upper line's length and punctuation, and by default no character of the
-upper line at the same position. Without --seed every call writes new lines; with it they repeat.
+Every lower line has the upper line's length and punctuation, by default no character of the upper
+line at the same position, and repeated characters exactly where the upper line repeats one
+(风声雨声读书声 → 月影寒影过山影). Without --seed every call writes new lines; with it they repeat.
 """
 
 
@@ -46,6 +47,11 @@ def register(subparsers: Any) -> None:
         help="allow a character of the upper line at the same position of the lower one",
     )
     rules.add_argument("--level-ending", action="store_true", help="end the lower line on a level tone (平)")
+    rules.add_argument(
+        "--no-mirror",
+        action="store_true",
+        help="do not force repeated characters to mirror the upper line's (重字对重字)",
+    )
     sampling = p.add_argument_group("sampling")
     sampling.add_argument(
         "--temperature",
@@ -112,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         no_repeat=not args.allow_repeat,
         level_ending=args.level_ending,
+        mirror=not args.no_mirror,
     )
     writer = CoupletWriter.load(args.model, device=args.device, engine=args.engine)
     if writer.engine == "torch":

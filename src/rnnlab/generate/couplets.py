@@ -13,6 +13,8 @@ constraint)::
 * the upper line's punctuation stands at the same positions, and nowhere else;
 * optionally (``no_repeat``, default on) no character of the upper line is repeated at the same
   position — 对仗 answers a character with a different one;
+* optionally (``mirror``, default on) the lower line repeats a character exactly where the upper
+  line does (重字对重字: 风声雨声读书声 → 家事国事天下事) and nowhere else;
 * optionally (``level_ending``) the last character is level-toned (平), as a lower line's is by
   rule, judged by the Pingshui rhyme book of :mod:`rnnlab.poetics` (a character counts as 平 only
   if every reading of every traditional form it may stand for is 平).
@@ -80,12 +82,20 @@ class CoupletConstraint:
         *,
         no_repeat: bool = True,
         level_ending: bool = False,
+        mirror: bool = True,
     ) -> None:
         self.upper = list(upper)
         self.tables = tables
         self.marks = dict(marks or {})
-        self.no_repeat, self.level_ending = no_repeat, level_ending
+        self.no_repeat, self.level_ending, self.mirror = no_repeat, level_ending, mirror
         self.last = max(i for i in range(len(self.upper)) if i not in self.marks)
+        # Where the upper line repeats a character: position → its first occurrence.
+        first: dict[int, int] = {}
+        self.echo: dict[int, int] = {}
+        for i, token in enumerate(self.upper):
+            if i not in self.marks:
+                self.echo.update({i: first[token]} if token in first else {})
+                first.setdefault(token, i)
 
     def allowed(self, position: int) -> NDArray[np.bool_]:
         """Boolean mask (V,) of the ids allowed at ``position``."""
@@ -103,7 +113,19 @@ class CoupletConstraint:
         return mask
 
     def __call__(self, generated: IntArray, logits: FloatArray) -> FloatArray:
-        return np.where(self.allowed(generated.shape[1]), logits, NEG_INF)
+        position = generated.shape[1]
+        mask = self.allowed(position)
+        if not self.mirror or position >= len(self.upper) or position in self.marks:
+            return np.where(mask, logits, NEG_INF)
+        masks = np.broadcast_to(mask, logits.shape).copy()  # (N, V): each row's own history
+        for row, ids in enumerate(generated):
+            if position in self.echo:  # the upper line repeats here: so does the lower line
+                keep = ids[self.echo[position]]
+                masks[row] = False
+                masks[row, keep] = True
+            else:  # a fresh character: none the lower line has used yet
+                masks[row, ids] = False
+        return np.where(masks, logits, NEG_INF)
 
 
 @dataclass
@@ -119,6 +141,7 @@ class CoupletRequest:
     seed: int | None = None
     no_repeat: bool = True  # no character of the upper line at the same position
     level_ending: bool = False  # the last character level-toned (平)
+    mirror: bool = True  # repeat characters exactly where the upper line does, nowhere else
 
     def __post_init__(self) -> None:
         if self.num < 1:
@@ -193,4 +216,5 @@ def constraint_for(clause: Clause, tables: CoupletVocab, request: CoupletRequest
         marks,
         no_repeat=request.no_repeat,
         level_ending=request.level_ending and clause.last,
+        mirror=request.mirror,
     )

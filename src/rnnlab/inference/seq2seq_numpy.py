@@ -19,7 +19,6 @@ alike and ``concat`` pads the sources to the longest before stacking.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,21 +26,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rnnlab.errors import CheckpointError, ConfigError, DataError
-from rnnlab.scratch.cells import ACTIVATIONS, gru_pointwise, lstm_pointwise
-
-F32 = NDArray[np.float32]
-LayerState = tuple[F32, ...]  # (h,) or (h, c), each (N, H)
-CELLS = ("rnn", "gru", "lstm")
-
-
-@dataclass(frozen=True)
-class LayerWeights:
-    """One recurrent layer (one direction), transposed for row-major products, in float32."""
-
-    w_ih_t: F32  # (I, G·H)
-    w_hh_t: F32  # (H, G·H)
-    b_x: F32  # b_ih + b_hh (LSTM, RNN) or b_ih (GRU, whose reset gate multiplies W_hn h + b_hn)
-    b_hh: F32 | None  # GRU only
+from rnnlab.inference.numpy_engine import (
+    CELLS,
+    F32,
+    LayerState,
+    LayerWeights,
+    _Weights,
+    cell_step,
+    layer_weights,
+)
+from rnnlab.scratch.cells import ACTIVATIONS
 
 
 class Seq2SeqState(NamedTuple):
@@ -58,29 +52,6 @@ def numpy_seq2seq_unsupported(config: Mapping[str, Any]) -> str | None:
     if config.get("attention") not in ("none", "additive", "dot", "general"):
         return f"attention {config.get('attention')!r}"
     return None
-
-
-class _Weights:
-    """Tensors by name, widened to float32 as they are taken; every one must be used."""
-
-    def __init__(self, tensors: Mapping[str, NDArray[Any]]) -> None:
-        self.tensors, self.used = dict(tensors), set[str]()
-
-    def has(self, name: str) -> bool:
-        return name in self.tensors
-
-    def take(self, name: str) -> F32:
-        if name not in self.tensors:
-            raise CheckpointError(
-                f"the weights lack {name!r}; load them into the model their own config.json describes"
-            )
-        self.used.add(name)
-        return np.asarray(self.tensors[name], dtype=np.float32)
-
-    def check_all_used(self) -> None:
-        unused = sorted(set(self.tensors) - self.used)
-        if unused:
-            raise CheckpointError(f"the weights hold tensors this model does not have: {unused[:5]}")
 
 
 class NumpySeq2Seq:
@@ -135,23 +106,10 @@ class NumpySeq2Seq:
         self.activation = ACTIVATIONS["tanh"]
 
     def _layer(self, w: _Weights, module: str, k: int, direction: int) -> LayerWeights:
-        suffix = f"l{k}{'_reverse' if direction else ''}"
-        w_ih, w_hh = w.take(f"{module}.weight_ih_{suffix}"), w.take(f"{module}.weight_hh_{suffix}")
-        b_ih, b_hh = w.take(f"{module}.bias_ih_{suffix}"), w.take(f"{module}.bias_hh_{suffix}")
-        gru = self.cell == "gru"
-        return LayerWeights(w_ih.T.copy(), w_hh.T.copy(), b_ih if gru else b_ih + b_hh, b_hh if gru else None)
+        return layer_weights(w, self.cell, module, f"l{k}{'_reverse' if direction else ''}")
 
-    # ------------------------------------------------------------------ recurrence
     def _cell(self, layer: LayerWeights, xw: F32, s: LayerState) -> LayerState:
-        """One step of one layer from its input product xw = x W_ihᵀ + b (N, G·H)."""
-        if self.cell == "lstm":
-            h, c, _ = lstm_pointwise(xw + s[0] @ layer.w_hh_t, s[1])
-            return (h, c)
-        if self.cell == "gru":
-            assert layer.b_hh is not None
-            h, _ = gru_pointwise(xw, s[0] @ layer.w_hh_t + layer.b_hh, s[0])
-            return (h,)
-        return (self.activation.forward(xw + s[0] @ layer.w_hh_t),)
+        return cell_step(self.cell, self.activation, layer, xw, s)
 
     def _zeros(self, rows: int, size: int) -> LayerState:
         zeros = np.zeros((rows, size), dtype=np.float32)
@@ -323,16 +281,11 @@ def _pad_source(state: Seq2SeqState, steps: int) -> Seq2SeqState:
 
 def load_numpy_seq2seq(folder: str | Path, config: Mapping[str, Any]) -> NumpySeq2Seq:
     """The NumPy engine over ``folder/model.safetensors`` (the run's final weights or a bundle's)."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+    from rnnlab.inference.loading import MODEL_FILE, read_tensors
 
-    path = Path(folder) / "model.safetensors"
+    path = Path(folder) / MODEL_FILE
     if not path.is_file():
         raise CheckpointError(
             f"{path} is missing; the run has not finished (use engine='torch' for checkpoints)"
         )
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
-    return NumpySeq2Seq(config, tensors)
+    return NumpySeq2Seq(config, read_tensors(path))

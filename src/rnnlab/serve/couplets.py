@@ -55,6 +55,7 @@ class CoupletBody(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="makes the output repeatable")
     no_repeat: bool = Field(True, description="no character of the upper line at the same position")
     level_ending: bool = Field(False, description="the last character level-toned (平)")
+    mirror: bool = Field(True, description="repeat characters exactly where the upper line does")
     model: str = Field(DEFAULT_COUPLET, max_length=100, description="a name from GET /api/couplets/models")
 
     @field_validator("upper", mode="before")
@@ -85,6 +86,7 @@ class CoupletBody(BaseModel):
             seed=self.seed,
             no_repeat=self.no_repeat,
             level_ending=self.level_ending,
+            mirror=self.mirror,
         )
 
 

@@ -24,7 +24,7 @@ from rnnlab.errors import CheckpointError, ConfigError
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 from rnnlab.train import checkpoint as ckpt
 from rnnlab.train.batches import evaluation_batches, training_batches
-from rnnlab.train.config import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, WEIGHTS, TrainConfig
+from rnnlab.train.config import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, TrainConfig
 from rnnlab.train.corpus import IdArray, encode, encode_all, load_lm_corpus, read_lines, split_lines
 from rnnlab.train.metrics import bits_per_token, perplexity, read_metrics
 from rnnlab.train.objective import LanguageModelObjective
