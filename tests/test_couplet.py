@@ -28,7 +28,7 @@ def writer(run: Path, request: pytest.FixtureRequest) -> CoupletWriter:
 
 
 def test_lower_lines_keep_length_marks_and_differ_by_position(writer: CoupletWriter) -> None:
-    """Every answer is as long as its upper line, with its marks in place, never its character at a position."""
+    """Every answer is as long as its upper line, marks in place, never its character at a position."""
     for upper in UPPERS:
         for lower in writer.write(CoupletRequest(upper, num=3, seed=1)):
             assert len(lower) == len(upper)
