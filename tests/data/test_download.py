@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,11 @@ def _fake_archive(path: Path) -> str:
         "package/dist/quansongci/ci.song.0.json": [{"title": "宋", "paragraphs": ["宋。"]}],
         "package/package.json": {"name": "chinese-poetry"},
     }
+    return write_archive(path, members)
+
+
+def write_archive(path: Path, members: dict[str, Any]) -> str:
+    """A .tgz holding each member as JSON; returns its sha256 (the collection tests use it too)."""
     with tarfile.open(path, "w:gz") as tar:
         for name, content in members.items():
             data = json.dumps(content, ensure_ascii=False).encode()

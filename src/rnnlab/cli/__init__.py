@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "data",
     "gradflow",
     "forecast",
+    "task",
     "seq2seq",
 )
 

@@ -1,4 +1,4 @@
-"""`rnnlab data …`: corpus statistics, the Tang download, and conversion between corpus formats."""
+"""`rnnlab data …`: corpus statistics, the collection download, task files, and format conversion."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from rnnlab.data import (
     FORMS,
     PoemCorpus,
     corpus_stats,
-    get_tang,
     load_corpus,
     make_tokenizer,
 )
+from rnnlab.data.collection import PARTS
 from rnnlab.data.corpus import KINDS
+from rnnlab.data.download import get_collection
 from rnnlab.data.paths import ENV_VAR
 from rnnlab.errors import ConfigError
+
+TASK_NAMES = ("tones", "punct", "dynasty", "authors")  # rnnlab.tasks.sources.TASKS, kept import-free
 
 STATS_EPILOG = """\
 examples:
@@ -30,13 +33,32 @@ examples:
 
 GET_EPILOG = f"""\
 The collection (MIT licence) comes from the npm registry as chinese-poetry@2.0.1 (85.5 MB); its sha256 is
-verified, the poems are converted to simplified characters and stored as <dir>/tang/tang.jsonl, where
-<dir> is --dest, else ${ENV_VAR}, else the user data directory.
+verified and the texts are converted to simplified characters. Parts, stored under <dir> (--dest, else
+${ENV_VAR}, else the user data directory):
+  tang      the Tang poems                                    <dir>/tang/tang.jsonl
+  strains   their level/oblique tone marks (平/仄), aligned    <dir>/strains/tang-strains.jsonl
+  song      the Song poems                                    <dir>/song/song.jsonl
+  prose     punctuated classical prose (古文观止, 论语, 孟子, 大学, 中庸)   <dir>/prose/classics.jsonl
+  all       every part above (the archive is read once)
 
 examples:
   rnnlab data get tang
-  rnnlab data get tang --dest ~/corpora
-  rnnlab data get tang --archive chinese-poetry-2.0.1.tgz   # offline: `npm pack chinese-poetry@2.0.1`
+  rnnlab data get all --dest ~/corpora
+  rnnlab data get strains --archive chinese-poetry-2.0.1.tgz   # offline: `npm pack chinese-poetry@2.0.1`
+"""
+
+TASK_EPILOG = """\
+Writes OUT/NAME.train.jsonl and OUT/NAME.test.jsonl (split by a hash of each text) from the installed
+collection (`rnnlab data get all`) or from --source DIR, a folder holding tang/, strains/, song/, prose/:
+  tones     tag each character of a Tang poem 平 or 仄 (null: unknown marks and punctuation)
+  punct     restore punctuation: classical prose and irregular poems without their marks, each character
+            tagged with the mark that followed it (，。？！；：、) or O
+  dynasty   classify a poem as Tang (唐) or Song (宋)
+  authors   attribute a Tang poem to one of the 10 most prolific poets
+
+examples:
+  rnnlab data task tones --source ../shared/data --out tasks
+  rnnlab data task dynasty --source ../shared/data --out tasks --max-per-label 20000
 """
 
 EXPORT_EPILOG = """\
@@ -121,7 +143,11 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=GET_EPILOG,
     )
-    get.add_argument("name", choices=("tang",), help="which corpus (tang: the full Tang collection)")
+    get.add_argument(
+        "name",
+        choices=(*PARTS, "all"),
+        help="which part of the collection: tang, strains (tone marks), song, prose, or all",
+    )
     get.add_argument(
         "--dest", type=Path, default=None, help=f"data directory (default: ${ENV_VAR} or the user's)"
     )
@@ -137,6 +163,38 @@ def register(subparsers: Any) -> None:
     )
     get.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     get.set_defaults(func=run_get)
+
+    task = actions.add_parser(
+        "task",
+        help="write a task file (tones, punct, dynasty, authors) from the collection",
+        description="Make train/test task files for `rnnlab task` from the chinese-poetry collection.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=TASK_EPILOG,
+    )
+    task.add_argument("name", choices=TASK_NAMES, help="which task")
+    task.add_argument(
+        "--out", type=Path, required=True, help="folder for NAME.train.jsonl and NAME.test.jsonl"
+    )
+    task.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help=f"folder with the collection (default: ${ENV_VAR} or the user data directory)",
+    )
+    task.add_argument(
+        "--test-fraction", type=float, default=0.1, help="share of examples in the test file (default 0.1)"
+    )
+    task.add_argument(
+        "--max-per-label", type=int, default=None, help="dynasty/authors: keep at most N examples per label"
+    )
+    task.add_argument(
+        "--max-chars",
+        type=int,
+        default=300,
+        help="punct: cut paragraphs at sentence ends into pieces ≤ N (300)",
+    )
+    task.add_argument("--top", type=int, default=10, help="authors: how many of the most prolific poets (10)")
+    task.set_defaults(func=run_task)
 
     export = actions.add_parser(
         "export",
@@ -221,8 +279,9 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_get(args: argparse.Namespace) -> int:
-    """`rnnlab data get tang`."""
-    path = get_tang(
+    """`rnnlab data get PART`."""
+    paths = get_collection(
+        [args.name],
         dest=args.dest,
         archive=args.archive,
         simplified=not args.traditional,
@@ -230,7 +289,25 @@ def run_get(args: argparse.Namespace) -> int:
         keep_archive=args.keep_archive,
         progress=not args.no_progress,
     )
-    print(f"Tang poems installed at {path}")
+    for part, path in paths.items():
+        print(f"{part} installed at {path}")
+    return 0
+
+
+def run_task(args: argparse.Namespace) -> int:
+    """`rnnlab data task NAME`."""
+    from rnnlab.tasks.sources import build_task
+
+    files = build_task(
+        args.name,
+        args.out,
+        source=args.source,
+        test_fraction=args.test_fraction,
+        max_per_label=args.max_per_label,
+        max_chars=args.max_chars,
+        top=args.top,
+    )
+    print(f"wrote {files.n_train:,} examples to {files.train} and {files.n_test:,} to {files.test}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rnnlab.cli.options import given
 from rnnlab.errors import ConfigError
 from rnnlab.forecast.config import ForecastConfig, default_train_config
 from rnnlab.forecast.data import BUILTIN_SERIES
@@ -161,21 +162,17 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
-    return {key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag, None) is not None}
-
-
 def run(args: argparse.Namespace) -> int:
     """Build the configs from the flags, run the forecast, print the tables, write the files."""
     from rnnlab.forecast.api import MODEL_LABELS, forecast, write_outputs  # torch, statsmodels
 
-    config = ForecastConfig.from_dict(_given(args, FORECAST_FLAGS))
-    train_config = default_train_config(**_given(args, TRAIN_FLAGS))
+    config = ForecastConfig.from_dict(given(args, FORECAST_FLAGS))
+    train_config = default_train_config(**given(args, TRAIN_FLAGS))
     if args.horizon < 1:
         raise ConfigError(f"--horizon must be ≥ 1, got {args.horizon}")
     result = forecast(
         args.data, args.model, config.horizon, None, column=args.column, date_column=args.date_column,
-        config=config, train_config=train_config, model_overrides=_given(args, MODEL_FLAGS),
+        config=config, train_config=train_config, model_overrides=given(args, MODEL_FLAGS),
         arima=not args.no_arima, progress=not args.no_progress,
     )  # fmt: skip
     s = result.split

@@ -1,7 +1,9 @@
-"""Options shared by several commands (not a command itself): the engine that steps a model."""
+"""Options shared by several commands (not a command itself): the engine that steps a model, and
+turning parsed flags into config dicts (no heavy imports)."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 
@@ -43,3 +45,8 @@ def set_threads(threads: int, engine: str) -> None:
             os.environ[name] = str(threads)
     if engine != "numpy" and "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+
+
+def given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
+    """``{config key: value}`` for each flag in ``flags`` (flag → key) the user actually gave."""
+    return {key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag, None) is not None}

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rnnlab.cli.options import given
 from rnnlab.errors import ConfigError
 from rnnlab.train.config import (
     BPTT_MODES,
@@ -203,10 +204,6 @@ def _model_defaults() -> dict[str, Any]:
     return {**defaults, **RECIPE_MODEL_DEFAULTS}
 
 
-def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
-    return {key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag) is not None}
-
-
 def _read_config_file(path: str) -> dict[str, Any]:
     from rnnlab.train.checkpoint import read_json
 
@@ -238,8 +235,8 @@ def run(args: argparse.Namespace) -> int:
 
     progress = not args.no_progress
     if args.resume:
-        overrides = _given(args, TRAIN_FLAGS)
-        if _given(args, MODEL_FLAGS):
+        overrides = given(args, TRAIN_FLAGS)
+        if given(args, MODEL_FLAGS):
             raise ConfigError("model options cannot change when resuming; start a new run with --out")
         result = train_language_model(
             args.data, args.resume, resume=True, resume_overrides=overrides, progress=progress
@@ -248,8 +245,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         file = _read_config_file(args.config) if args.config else {}
         model_options = {k: v for k, v in file.get("model", {}).items() if k != "vocab_size"}
-        model_options.update(_given(args, MODEL_FLAGS))
-        train = {**file.get("train", {}), **_given(args, TRAIN_FLAGS)}
+        model_options.update(given(args, MODEL_FLAGS))
+        train = {**file.get("train", {}), **given(args, TRAIN_FLAGS)}
         data = args.data or file.get("data", {}).get("path")
         if data is None:
             raise ConfigError(

@@ -67,7 +67,7 @@ STRAIN_MARKS = "平仄○"
 
 def check_parts(parts: Iterable[str]) -> list[str]:
     """``parts`` in the canonical order, ``"all"`` expanded; unknown names raise ConfigError."""
-    wanted = set()
+    wanted: set[str] = set()
     for name in parts:
         if name == "all":
             wanted.update(PARTS)
@@ -114,11 +114,15 @@ def read_archive(archive: str | Path, parts: Sequence[str], progress: bool = Tru
                 bar.update(1)
             bar.close()
     except tarfile.TarError as err:
-        raise DataError(f"{archive}: not a readable .tgz archive ({err}); delete it and download again") from None
+        raise DataError(
+            f"{archive}: not a readable .tgz archive ({err}); delete it and download again"
+        ) from None
     return found
 
 
-def _numbered(members: Mapping[str, Any], pattern: re.Pattern[str], archive: str | Path, what: str) -> list[Any]:
+def _numbered(
+    members: Mapping[str, Any], pattern: re.Pattern[str], archive: str | Path, what: str
+) -> list[Any]:
     """The JSON lists of the members matching ``pattern``, concatenated in numeric file order."""
     names = sorted(
         (name for name in members if pattern.match(name)),
@@ -149,7 +153,9 @@ def poems_from(
     return [converter.poem(p) for p in poems] if converter is not None else poems
 
 
-def align_strains(poems: Iterable[Poem], members: Mapping[str, Any], archive: str | Path) -> list[dict[str, Any]]:
+def align_strains(
+    poems: Iterable[Poem], members: Mapping[str, Any], archive: str | Path
+) -> list[dict[str, Any]]:
     """``{"id", "paragraphs", "strains"}`` for each poem whose tone marks align exactly (see the module)."""
     by_id: dict[str, list[str]] = {}
     for where, record in _numbered(members, STRAINS_MEMBER, archive, "strains/json/poet.tang.*.json"):
@@ -159,8 +165,10 @@ def align_strains(poems: Iterable[Poem], members: Mapping[str, Any], archive: st
     out = []
     for poem in poems:
         marks = by_id.get(poem.id or "")
-        if marks and len(marks) == len(poem.paragraphs) and all(
-            len(m) == len(p) for m, p in zip(marks, poem.paragraphs, strict=True)
+        if (
+            marks
+            and len(marks) == len(poem.paragraphs)
+            and all(len(m) == len(p) for m, p in zip(marks, poem.paragraphs, strict=True))
         ):
             out.append({"id": poem.id, "paragraphs": list(poem.paragraphs), "strains": marks})
     return out
@@ -195,14 +203,18 @@ def prose_chapters(
     return out
 
 
-def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> Path:
-    """One JSON object a line, UTF-8, written to a temporary name and renamed."""
+def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> Path:
+    """One JSON object a line (UTF-8, unescaped), written to a temporary file and renamed."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

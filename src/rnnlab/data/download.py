@@ -23,7 +23,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rnnlab.data.collection import PART_FILES, TANG_MEMBER, check_parts, install_parts, poems_from, read_archive
+from rnnlab.data.collection import (
+    PART_FILES,
+    TANG_MEMBER,
+    check_parts,
+    install_parts,
+    poems_from,
+    read_archive,
+)
 from rnnlab.data.convert import ChineseConverter
 from rnnlab.data.paths import data_dir
 from rnnlab.data.poems import Poem

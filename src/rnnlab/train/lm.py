@@ -37,6 +37,16 @@ RESUMABLE_OVERRIDES: frozenset[str] = frozenset(
 )
 
 
+def check_resume_overrides(overrides: dict[str, Any]) -> None:
+    """Refuse, naming them, overrides that would change what a resumed run's updates compute."""
+    refused = sorted(set(overrides) - RESUMABLE_OVERRIDES)
+    if refused:
+        raise ConfigError(
+            f"cannot change {refused} when resuming (the run would no longer continue exactly); "
+            f"only {sorted(RESUMABLE_OVERRIDES)} may change — start a new run for other settings"
+        )
+
+
 def recipe_model_options(model_options: dict[str, Any] | None) -> dict[str, Any]:
     """``model_options`` with the default recipe's choices filled in where not given.
 
@@ -115,12 +125,7 @@ def _resume(
     progress: bool,
 ) -> TrainResult:
     config = run.read_config()
-    refused = sorted(set(overrides) - RESUMABLE_OVERRIDES)
-    if refused:
-        raise ConfigError(
-            f"cannot change {refused} when resuming (the run would no longer continue exactly); "
-            f"only {sorted(RESUMABLE_OVERRIDES)} may change — start a new run for other settings"
-        )
+    check_resume_overrides(overrides)
     train_config = TrainConfig.from_dict({**config["train"], **overrides})
     vocab = Vocab.load(run.vocab)
     path = data if data is not None else config["data"]["path"]

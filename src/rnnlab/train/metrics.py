@@ -39,14 +39,23 @@ def bits_per_token(mean_nll: float) -> float:
 
 @dataclass
 class NLLMeter:
-    """Σ ℓ_i and N over a split or an interval; ``mean``/``ppl``/``bits`` derive from them."""
+    """Σ ℓ_i and N over a split or an interval; ``mean``/``ppl``/``bits`` derive from them.
+
+    ``counts`` holds an objective's optional summable evaluation counts (correct predictions,
+    true positives, …; see :mod:`rnnlab.train.objective`), added up batch by batch.
+    """
 
     sum_nll: float = 0.0
     n_tokens: int = 0
+    counts: dict[str, float] = field(default_factory=dict)
 
     def add(self, sum_nll: float, n_tokens: int) -> None:
         self.sum_nll += sum_nll
         self.n_tokens += n_tokens
+
+    def add_counts(self, counts: dict[str, float]) -> None:
+        for key, value in counts.items():
+            self.counts[key] = self.counts.get(key, 0.0) + value
 
     @property
     def mean(self) -> float:
@@ -95,9 +104,11 @@ class IntervalMeter:
 def format_line(record: dict[str, Any]) -> str:
     """A fixed-width ``| epoch | step | loss | ppl | lr | tok/s |`` line for a train or valid record."""
     if record["kind"] == "valid":
+        task = "".join(f" {k} {v:.4f} |" for k, v in record.get("metrics", {}).items())
+        best = " best" if record.get("best") else ""
         return (
             f"| epoch {record['epoch']:3d} | step {record['step']:7d} | valid loss {record['loss']:6.3f} "
-            f"| ppl {record['ppl']:9.2f} | bpc {record['bpc']:6.3f} |{' best' if record.get('best') else ''}"
+            f"| ppl {record['ppl']:9.2f} | bpc {record['bpc']:6.3f} |{task}{best}"
         )
     return (
         f"| epoch {record['epoch']:3d} | step {record['step']:7d} | loss {record['loss']:6.3f} "

@@ -10,10 +10,22 @@ The trainer never calls a model directly. It asks an *objective* for
 * ``model``: the ``nn.Module`` whose parameters are optimised and saved.
 
 so language models, forecasters and taggers can share one trainer.
+
+**Optional task metrics.** An objective may also offer
+
+* ``loss_with_counts(batch, state) -> (sum_nll, n_tokens, new_state, counts)``: what ``loss``
+  returns plus a dict of *summable* counts (correct predictions, true/false positives per class, …);
+* ``metrics_from_counts(counts) -> dict[str, float]``: accuracy, F1, … from the summed counts.
+
+Validation then calls ``loss_with_counts`` instead of ``loss``, adds the counts up over all batches
+(and, under data parallelism, over all ranks: counts are sums, so one all-reduce suffices) and
+records ``metrics_from_counts(total)`` as the ``metrics`` of the validation record. Objectives
+without these methods are evaluated exactly as before. See :class:`CountingObjective`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import torch
@@ -35,6 +47,14 @@ class Objective(Protocol):
     def init_state(self, batch_size: int) -> Any: ...
 
     def detach_state(self, state: Any) -> Any: ...
+
+
+class CountingObjective(Objective, Protocol):
+    """An objective that also reports task metrics during validation (see the module docstring)."""
+
+    def loss_with_counts(self, batch: Batch, state: Any) -> tuple[Tensor, int, Any, dict[str, float]]: ...
+
+    def metrics_from_counts(self, counts: Mapping[str, float]) -> dict[str, float]: ...
 
 
 class LanguageModelObjective:

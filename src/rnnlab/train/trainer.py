@@ -122,12 +122,17 @@ def evaluate(
     meter = NLLMeter()
     batches.set_epoch(0)
     state: Any = None
+    with_counts = getattr(objective, "loss_with_counts", None)  # optional: task metrics (objective.py)
     try:
         for batch in batches:
             if batch.reset_state or state is None:
                 state = objective.init_state(batch.x.shape[1])
             with _autocast(device, precision):
-                sum_nll, n, state = objective.loss(batch.to(device), state)
+                if with_counts is not None:
+                    sum_nll, n, state, counts = with_counts(batch.to(device), state)
+                    meter.add_counts(counts)
+                else:
+                    sum_nll, n, state = objective.loss(batch.to(device), state)
             meter.add(float(sum_nll), n)
     finally:
         model.train(was_training)
@@ -310,6 +315,9 @@ class Trainer:
                 "best": is_best,
                 "elapsed_s": self.elapsed_s,
             }
+            summarize = getattr(self.objective, "metrics_from_counts", None)
+            if summarize is not None and meter.counts:
+                record["metrics"] = summarize(meter.counts)
             self._record(record)
             for cb in self.callbacks:
                 cb.on_evaluate(self, record)
