@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,7 +92,7 @@ def test_errors(run: Path, tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # Learning for real: copy and reverse.
 
-SYMBOLS, PAD, BOS, EOS = 30, 0, 1, 2
+SYMBOLS, PAD, BOS, EOS = 20, 0, 1, 2
 
 
 def sequences(rng: np.random.Generator, n: int, low: int, high: int) -> list[np.ndarray]:
@@ -100,7 +101,14 @@ def sequences(rng: np.random.Generator, n: int, low: int, high: int) -> list[np.
 
 
 def learn(
-    task: str, steps: int = 600, seed: int = 0, longest: int = 12, cell: str = "gru", batch: int = 128
+    task: str,
+    steps: int = 600,
+    seed: int = 0,
+    longest: int = 12,
+    cell: str = "gru",
+    batch: int = 128,
+    shortest: int = 2,
+    **options: Any,
 ) -> tuple[float, float]:
     """Train an attention model on ``task`` at lengths 2…longest; exact match there and at the 2 above."""
     import math
@@ -115,17 +123,18 @@ def learn(
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     answer = (lambda s: s) if task == "copy" else (lambda s: s[::-1])
-    config = Seq2SeqConfig(
-        vocab_size=SYMBOLS + 3, embed_size=32, encoder_hidden_size=32, hidden_size=64, cell=cell,
-        attention="additive", bridge="zero", dropout=0.0, tie_weights=False,
-    )  # fmt: skip
+    settings = {
+        "embed_size": 32, "encoder_hidden_size": 32, "hidden_size": 64, "cell": cell,
+        "attention": "additive", "bridge": "zero", "dropout": 0.0, "tie_weights": False,
+    }  # fmt: skip
+    config = Seq2SeqConfig(vocab_size=SYMBOLS + 3, **{**settings, **options})
     model = Seq2Seq(config)
     objective = Seq2SeqObjective(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for step in range(steps):
         for group in optimizer.param_groups:  # cosine from 1e-2 to 1e-3: the attention sharpens at the end
             group["lr"] = 1e-3 + 0.5 * 9e-3 * (1 + math.cos(math.pi * step / steps))
-        sources = sequences(rng, batch, 2, longest)
+        sources = sequences(rng, batch, shortest, longest)
         pairs = collate_pairs(sources, [answer(s) for s in sources], pad_id=PAD, bos_id=BOS, eos_id=EOS)
         loss, n, _ = objective.loss(pairs, None)
         optimizer.zero_grad()
@@ -146,7 +155,7 @@ def learn(
         )
         return float(np.mean([out[0] == answer(s).tolist() for out, s in zip(outputs, sources, strict=True)]))
 
-    return exact(2, longest), exact(longest + 1, longest + 2)
+    return exact(shortest, longest), exact(longest + 1, longest + 2)
 
 
 @pytest.fixture

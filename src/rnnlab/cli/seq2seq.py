@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rnnlab.cli.options import given
+
 TRAIN_EPILOG = """\
 examples:
   rnnlab data pairs couplets --out data/                 # couplets.train.jsonl, couplets.test.jsonl
@@ -190,10 +192,6 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: torch's choice)")
 
 
-def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
-    return {key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag) is not None}
-
-
 def run_train(args: argparse.Namespace) -> int:
     """`rnnlab seq2seq train`."""
     import torch
@@ -206,17 +204,17 @@ def run_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     progress = not args.no_progress
     if args.resume:
-        if _given(args, MODEL_FLAGS) or args.sampling_rate:
+        if given(args, MODEL_FLAGS) or args.sampling_rate:
             raise ConfigError("model options cannot change when resuming; start a new run with --out")
         result = train_seq2seq(
-            args.data, args.resume, resume=True, resume_overrides=_given(args, TRAIN_FLAGS), progress=progress
+            args.data, args.resume, resume=True, resume_overrides=given(args, TRAIN_FLAGS), progress=progress
         )
         out = Path(args.resume)
     else:
         if not args.out:
             raise ConfigError("pass --out RUN_DIR, the run folder to create")
-        train = {**RECIPE_TRAIN, **_given(args, TRAIN_FLAGS)}
-        model = _given(args, MODEL_FLAGS)
+        train = {**RECIPE_TRAIN, **given(args, TRAIN_FLAGS)}
+        model = given(args, MODEL_FLAGS)
         options = Seq2SeqOptions(args.valid_fraction, args.sampling_rate, args.min_freq)
         print(f"training into {args.out}  (config: {json.dumps(train)} model: {json.dumps(model)})")
         result = train_seq2seq(

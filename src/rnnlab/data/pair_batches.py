@@ -9,10 +9,10 @@ A batch pads B pairs, time-major; the target is shifted for teacher forcing::
     mask       (T, B)  bool   True where y counts in the loss (T = longest target + 1)
     reset_state = True        every pair starts from its own encoded source
 
-**Bucketing.** Each epoch the pairs are permuted (``default_rng([seed, epoch])``), cut into pools
-of ``pool × B``, each pool sorted by length (target, then source), cut into batches, and the
-batches shuffled, so batches are nearly uniform in length but random in content and order.
-Without ``shuffle`` (evaluation) pairs are sorted by length once. Resuming, epochs and ranks come
+**Bucketing** is :func:`rnnlab.data.buckets.bucket_plan`'s, by length (target, then source): each
+epoch the pairs are permuted, cut into pools of ``pool × B``, each pool sorted by length, cut into
+batches, and the batches shuffled — nearly uniform lengths, random content and order. Without
+``shuffle`` (evaluation) pairs are sorted by length once. Resuming, epochs and ranks come
 from :class:`~rnnlab.data.sampling.EpochSampler`.
 """
 
@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from rnnlab.data.sampling import EpochSampler, _epoch_rng
+from rnnlab.data.buckets import bucket_plan
+from rnnlab.data.sampling import EpochSampler
 from rnnlab.errors import DataError
 
 IdArray = npt.NDArray[np.int64]
@@ -121,19 +122,9 @@ class PairBatches(EpochSampler):
 
     def batch_indices(self, epoch: int) -> list[npt.NDArray[np.int64]]:
         """The global batches of ``epoch`` as arrays of pair indices, in the order they are dealt."""
-        b = self.batch_size
-        if not self.shuffle:
-            order = np.argsort(self.keys, kind="stable")
-            return [order[i : i + b] for i in range(0, len(order), b)]
-        rng = _epoch_rng(self.seed, epoch)
-        order = rng.permutation(len(self.sources))
-        batches: list[npt.NDArray[np.int64]] = []
-        span = self.pool * b
-        for start in range(0, len(order), span):
-            pool = order[start : start + span]
-            pool = pool[np.argsort(self.keys[pool], kind="stable")]
-            batches += [pool[i : i + b] for i in range(0, len(pool), b)]
-        return [batches[i] for i in rng.permutation(len(batches))]
+        return bucket_plan(
+            self.keys, self.batch_size, epoch, shuffle=self.shuffle, pool=self.pool, seed=self.seed
+        )
 
     def collate(self, indices: npt.NDArray[np.int64]) -> PairBatch:
         return collate_pairs(

@@ -286,7 +286,8 @@ class Seq2Seq(nn.Module):
         self, target_in: Tensor, state: DecoderState, rate: float
     ) -> tuple[Tensor, Tensor | None]:
         """Step by step; each input after the first is the model's own draw with probability ``rate``."""
-        logits_steps, weight_steps = [], []
+        logits_steps: list[Tensor] = []
+        weight_steps: list[Tensor] = []
         token = target_in[0]
         for t in range(target_in.shape[0]):
             if t > 0:

@@ -11,7 +11,7 @@ scheduled-sampling rate) and a data summary.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -31,13 +31,11 @@ from rnnlab.tasks.pair_metrics import PairScores, format_scores, is_aligned, sco
 from rnnlab.tasks.pairs import Pair, read_pairs, split_pairs
 from rnnlab.train import checkpoint as ckpt
 from rnnlab.train.config import TrainConfig
+from rnnlab.train.lm import check_resume_overrides
 from rnnlab.train.objective import Objective
 from rnnlab.train.trainer import Callback, Trainer, TrainResult
 
 KIND = "seq2seq"
-RESUMABLE_OVERRIDES: frozenset[str] = frozenset(
-    {"epochs", "max_steps", "max_minutes", "patience", "device", "log_every", "tensorboard"}
-)
 
 
 @dataclass
@@ -76,9 +74,23 @@ class Seq2SeqObjective:
         self.sampling_rate = sampling_rate
 
     def loss(self, batch: PairBatch, state: Any) -> tuple[Tensor, int, None]:
+        sum_nll, n, _, _ = self._loss(batch)
+        return sum_nll, n, None
+
+    def loss_with_counts(self, batch: PairBatch, state: Any) -> tuple[Tensor, int, None, dict[str, float]]:
+        """The loss, and for validation the targets predicted right (argmax under teacher forcing)."""
+        sum_nll, n, logits, mask = self._loss(batch)
+        correct = (logits.argmax(-1).flatten() == batch.y.flatten()) & mask
+        return sum_nll, n, None, {"correct": float(correct.sum()), "tokens": float(n)}
+
+    def metrics_from_counts(self, counts: Mapping[str, float]) -> dict[str, float]:
+        return {"token_acc": counts.get("correct", 0.0) / max(counts.get("tokens", 0.0), 1.0)}
+
+    def _loss(self, batch: PairBatch) -> tuple[Tensor, int, Tensor, Tensor]:
         logits, _ = self.model(batch.x, batch.x_lengths, batch.y_in, self.sampling_rate)  # (T, B, V)
         nll = nn.functional.cross_entropy(logits.float().flatten(0, 1), batch.y.flatten(), reduction="none")
-        return torch.masked_select(nll, batch.mask.flatten()).sum(), batch.n_tokens, None
+        mask = batch.mask.flatten()
+        return torch.masked_select(nll, mask).sum(), batch.n_tokens, logits, mask
 
     def init_state(self, batch_size: int) -> None:
         return None
@@ -195,12 +207,7 @@ def _resume(
     progress: bool,
 ) -> TrainResult:
     config = read_seq2seq_config(run.path)
-    refused = sorted(set(overrides) - RESUMABLE_OVERRIDES)
-    if refused:
-        raise ConfigError(
-            f"cannot change {refused} when resuming (the run would no longer continue exactly); "
-            f"only {sorted(RESUMABLE_OVERRIDES)} may change — start a new run for other settings"
-        )
+    check_resume_overrides(overrides)
     train_config = TrainConfig.from_dict({**config["train"], **overrides})
     options = Seq2SeqOptions.from_dict(config["task"])
     vocab = Vocab.load(run.vocab)
