@@ -94,3 +94,17 @@ def test_seq2seq_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["seq2seq", "train", "--resume", str(out), "--max-steps", "8", "--no-progress"]) == 0
     assert main(["seq2seq", "train", "--data", str(data)]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_the_bundled_couplet_path_imports_no_torch() -> None:
+    """`rnnlab couplet` with the bundled model (NumPy engine) loads neither torch nor the web stack."""
+    from tests.imports import imported_after
+
+    code = (
+        "import contextlib, io\n"
+        "from rnnlab.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    assert main(['couplet', '海内存知己', '--seed', '1']) == 0\n"
+        "assert len(out.getvalue().strip()) == 5"
+    )
+    assert imported_after(code) == []

@@ -63,7 +63,7 @@ def test_wider_beams_find_outputs_at_least_as_probable(stepper: Seq2SeqStepper) 
         state = stepper.encode([source])
         greedy = beam_search_batch(stepper, [BeamJob([BOS], 1, 6, (EOS,), 0.0, (), state)])[0][0]
         wide = beam_search_batch(stepper, [BeamJob([BOS], 4, 6, (EOS,), 0.0, (), state)])[0][0]
-        assert wide.log_prob >= greedy.log_prob - 1e-9
+        assert wide.log_prob >= greedy.log_prob - 1e-5  # float32 rows batched differently
 
 
 def test_mismatched_limits_are_refused(stepper: Seq2SeqStepper) -> None:

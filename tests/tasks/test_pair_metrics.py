@@ -42,12 +42,13 @@ def test_unaligned_pairs_skip_the_couplet_measures() -> None:
 
 
 def test_tone_opposition_of_a_classical_couplet() -> None:
-    """海内存知己 / 天涯若比邻: positions 2 and 4 are 内/涯 (仄/平) and 知/比 (平/仄): both opposite."""
+    """白日依山尽 / 黄河入海流: positions 2 and 4 are 日/河 (仄/平) and 山/海 (平/仄): both opposite.
+    海内存知己 / 天涯若比邻: 比 reads either tone, so only position 2 (内/涯) counts."""
     assert even_positions("海内存知己") == [1, 3]
     assert even_positions("两鬓风霜，途次早行之客") == [1, 3, 6, 8, 10]
-    share, coverage = tone_opposition(["海内存知己"], ["天涯若比邻"])
-    assert (share, coverage) == (1.0, 1.0)
-    same, _ = tone_opposition(["海内存知己"], ["海内存知己"])
+    assert tone_opposition(["白日依山尽"], ["黄河入海流"]) == (1.0, 1.0)
+    assert tone_opposition(["海内存知己"], ["天涯若比邻"]) == (1.0, 0.5)
+    same, _ = tone_opposition(["白日依山尽"], ["白日依山尽"])
     assert same == 0.0
     nothing, none = tone_opposition([""], [""])
     assert math.isnan(nothing) and math.isnan(none)

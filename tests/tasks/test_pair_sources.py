@@ -46,7 +46,7 @@ def test_shenglv_splits_what_splits_cleanly() -> None:
     """声律启蒙: "A对B" clauses, two equal clauses, two halves at ；are pairs; the rest is skipped."""
     paragraph = (
         "云对雨，雪对风，晚照对晴空。来鸿对去燕，宿鸟对鸣虫。三尺剑，六钧弓，岭北对江东。"
-        "人间清暑殿，天上广寒宫。两鬓风霜，途次早行之客；一蓑烟雨，溪边晚钓之翁。不对称，句，子。"
+        "人间清暑殿，天上广寒宫。两鬓风霜，途次早行之客；一蓑烟雨，溪边晚钓之翁。长短句，不齐。"
     )
     got = [(p.source, p.target) for p in shenglv_pairs([paragraph])]
     assert got == [
@@ -74,7 +74,7 @@ def test_split_by_poem_leaves_no_line_on_both_sides() -> None:
 
 def test_build_pairs_from_a_collection_folder(tmp_path: Path) -> None:
     """`rnnlab data pairs couplets` writes train and test files from DIR/tang/tang.jsonl, split by poem."""
-    pool = [chr(0x4E00 + k) for k in range(400)]
+    pool = [chr(0x4E00 + k) for k in range(40 * 40)]
     poems = []
     for i in range(40):  # forty distinct 五言律诗: eight lines of five characters each
         lines = ["".join(pool[(i * 40 + j * 5 + k) % len(pool)] for k in range(5)) for j in range(8)]

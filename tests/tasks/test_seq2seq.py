@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -100,17 +99,8 @@ def sequences(rng: np.random.Generator, n: int, low: int, high: int) -> list[np.
     return [rng.permutation(SYMBOLS)[: rng.integers(low, high + 1)] + 3 for _ in range(n)]
 
 
-def learn(
-    task: str,
-    steps: int = 600,
-    seed: int = 0,
-    longest: int = 12,
-    cell: str = "gru",
-    batch: int = 128,
-    shortest: int = 2,
-    **options: Any,
-) -> tuple[float, float]:
-    """Train an attention model on ``task`` at lengths 2…longest; exact match there and at the 2 above."""
+def learn(task: str, steps: int = 800, seed: int = 0, longest: int = 12) -> tuple[float, float]:
+    """Train a dot-attention model on ``task`` at lengths 2…longest; exact match there and 2 beyond."""
     import math
 
     from rnnlab.data.pair_batches import collate_pairs
@@ -123,18 +113,18 @@ def learn(
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     answer = (lambda s: s) if task == "copy" else (lambda s: s[::-1])
-    settings = {
-        "embed_size": 32, "encoder_hidden_size": 32, "hidden_size": 64, "cell": cell,
-        "attention": "additive", "bridge": "zero", "dropout": 0.0, "tie_weights": False,
-    }  # fmt: skip
-    config = Seq2SeqConfig(vocab_size=SYMBOLS + 3, **{**settings, **options})
+    # No bridge: the decoder's only view of the source is attention, which must find each symbol.
+    config = Seq2SeqConfig(
+        vocab_size=SYMBOLS + 3, embed_size=32, encoder_hidden_size=32, hidden_size=64,
+        attention="dot", bridge="zero", dropout=0.0, tie_weights=False,
+    )  # fmt: skip
     model = Seq2Seq(config)
     objective = Seq2SeqObjective(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for step in range(steps):
         for group in optimizer.param_groups:  # cosine from 1e-2 to 1e-3: the attention sharpens at the end
             group["lr"] = 1e-3 + 0.5 * 9e-3 * (1 + math.cos(math.pi * step / steps))
-        sources = sequences(rng, batch, shortest, longest)
+        sources = sequences(rng, 128, 2, longest)
         pairs = collate_pairs(sources, [answer(s) for s in sources], pad_id=PAD, bos_id=BOS, eos_id=EOS)
         loss, n, _ = objective.loss(pairs, None)
         optimizer.zero_grad()
@@ -155,7 +145,7 @@ def learn(
         )
         return float(np.mean([out[0] == answer(s).tolist() for out, s in zip(outputs, sources, strict=True)]))
 
-    return exact(shortest, longest), exact(longest + 1, longest + 2)
+    return exact(2, longest), exact(longest + 1, longest + 2)
 
 
 @pytest.fixture
@@ -170,8 +160,9 @@ def one_thread() -> Iterator[None]:
 @pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("task", ["copy", "reverse"])
 def test_attention_learns_copy_and_reverse_beyond_the_training_lengths(task: str) -> None:
-    """With additive attention, copying and reversing sequences of distinct symbols is learnt to ≥ 99% exact
-    match, at the training lengths 2–10 and at 11–12, longer than any sequence seen in training."""
+    """With (Luong dot) attention, copying and reversing sequences of distinct symbols is learnt to
+    ≥ 99% exact match, at the training lengths 2–12 and at 13–14, longer than any seen in training
+    (decoded greedily with the answer's length given, as a couplet's is)."""
     seen, longer = learn(task)
     assert seen >= 0.99, seen
     assert longer >= 0.99, longer

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rnnlab.cli.options import add_engine_arguments, set_threads
+
 EPILOG = """\
 examples:
   rnnlab couplet 海内存知己                     # one lower line, sampled
@@ -72,16 +74,7 @@ def register(subparsers: Any) -> None:
     backend.add_argument(
         "--model", metavar="RUN_DIR", help="a seq2seq run folder (default: the bundled model)"
     )
-    backend.add_argument(
-        "--engine",
-        choices=("auto", "numpy", "torch"),
-        default="auto",
-        help="numpy (no torch, CPU), torch, or auto: NumPy when it can run the model (default auto)",
-    )
-    backend.add_argument(
-        "--device", choices=("cpu", "cuda"), default="cpu", help="(default cpu; cuda needs torch)"
-    )
-    backend.add_argument("--threads", type=int, default=1, metavar="N", help="torch CPU threads (default 1)")
+    add_engine_arguments(backend)
     p.set_defaults(func=run)
 
 
@@ -98,6 +91,7 @@ def read_uppers(path: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    set_threads(args.threads, args.engine)  # before NumPy loads (BLAS reads its variables then)
     from rnnlab.couplet import CoupletWriter
     from rnnlab.errors import ConfigError, RnnlabError
     from rnnlab.generate.couplets import CoupletRequest, check_upper
@@ -106,8 +100,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "give an upper line (rnnlab couplet 海内存知己) or --file FILE, not both or neither"
         )
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be at least 1, got {args.threads}")
     request = CoupletRequest(
         upper="",
         num=args.num,
@@ -121,10 +113,7 @@ def run(args: argparse.Namespace) -> int:
         mirror=not args.no_mirror,
     )
     writer = CoupletWriter.load(args.model, device=args.device, engine=args.engine)
-    if writer.engine == "torch":
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads, writer.engine)  # torch, when it is the engine
     if writer.notice:
         print(f"note: {writer.notice}", file=sys.stderr)
     uppers = read_uppers(args.file) if args.file else [args.upper]
