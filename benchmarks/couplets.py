@@ -44,6 +44,7 @@ from rnnlab.tasks.seq2seq import load_seq2seq_run, predict, training_pairs
 from rnnlab.train.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
+SYSTEMS = ("reference", "copy", "retrieval", "lm", "plain", "attention", "beam", "latency")
 
 
 def training_record(run: Path) -> dict[str, Any]:
@@ -113,8 +114,17 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="score only the first N pairs")
     parser.add_argument("--beam", type=int, default=5, help="beam width of the beam row (default 5)")
     parser.add_argument("--latency-repeats", type=int, default=5, help="cold starts to time per engine")
+    parser.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        help=f"comma-separated subset of {','.join(SYSTEMS)}; rows are merged into an existing --out",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/couplets.json")
     args = parser.parse_args()
+    systems = set(args.systems.split(","))
+    unknown = systems - set(SYSTEMS)
+    if unknown:
+        parser.error(f"unknown systems {sorted(unknown)}; options are {list(SYSTEMS)}")
     torch.set_num_threads(1)
 
     pairs = read_pairs(args.data)[: args.limit]
@@ -126,37 +136,41 @@ def main() -> None:
         rows.append((name, score_pairs(sources, references, predictions)))
         print(format_scores(rows[-1:]).splitlines()[-1], flush=True)
 
-    add("reference", references)
-    add("copy", copy_baseline(sources))
-    _, _, config = load_seq2seq_run(args.attention)
-    add("retrieval", Retrieval(training_pairs(config))(sources))
-    start = time.perf_counter()
-    add("LM-prompted (tang-lstm)", lm_couplets(sources))
-    timings["LM-prompted"] = time.perf_counter() - start
-    runs = [("seq2seq, no attention", args.plain)] if args.plain else []
-    runs.append(("seq2seq, additive attention", args.attention))
+    if "reference" in systems:
+        add("reference", references)
+    if "copy" in systems:
+        add("copy", copy_baseline(sources))
+    if "retrieval" in systems:
+        _, _, config = load_seq2seq_run(args.attention)
+        add("retrieval", Retrieval(training_pairs(config))(sources))
+    if "lm" in systems:
+        start = time.perf_counter()
+        add("LM-prompted (tang-lstm)", lm_couplets(sources))
+        timings["LM-prompted"] = time.perf_counter() - start
+    runs = [("seq2seq, no attention", args.plain)] if args.plain and "plain" in systems else []
+    runs += [("seq2seq, additive attention", args.attention)] if "attention" in systems else []
     for name, run in runs:
         model, vocab, _ = load_seq2seq_run(run)
         for label, kwargs in ((name, {"constrained": True}), (f"{name}, free", {"constrained": False})):
             start = time.perf_counter()
             add(label, predict(model, vocab, sources, **kwargs))  # type: ignore[arg-type]
             timings[label] = time.perf_counter() - start
-    model, vocab, _ = load_seq2seq_run(args.attention)
-    start = time.perf_counter()
-    add(
-        f"seq2seq, attention, beam {args.beam}",
-        predict(model, vocab, sources, beam=args.beam, constrained=True),
-    )
-    timings[f"beam {args.beam}"] = time.perf_counter() - start
-
-    latency = {}
-    upper = "海内存知己"
-    for engine in ("numpy", "torch"):
-        writer = CoupletWriter.load(args.attention, engine=engine)
-        latency[engine] = {
-            "cold_s": cold_latency(args.attention, engine, upper, args.latency_repeats),
-            "warm_ms": 1000 * warm_latency(writer, upper),
-        }
+    if "beam" in systems:
+        model, vocab, _ = load_seq2seq_run(args.attention)
+        start = time.perf_counter()
+        label = f"seq2seq, additive attention, beam {args.beam}"
+        add(label, predict(model, vocab, sources, beam=args.beam, constrained=True))
+        timings[label] = time.perf_counter() - start
+    latency: dict[str, Any] = {}
+    if "latency" in systems:
+        upper = "海内存知己"
+        for engine in ("numpy", "torch"):
+            writer = CoupletWriter.load(args.attention, engine=engine)
+            latency[engine] = {
+                "cold_s": cold_latency(args.attention, engine, upper, args.latency_repeats),
+                "warm_ms": 1000 * warm_latency(writer, upper),
+            }
+        latency["warm_torch_over_numpy"] = latency["torch"]["warm_ms"] / latency["numpy"]["warm_ms"]
     training = {str(run): training_record(run) for _, run in runs}
 
     print()
@@ -164,23 +178,27 @@ def main() -> None:
     for run, record in training.items():
         print(
             f"{run}: {record['minutes']:.1f} min, {record['updates']} updates, "
-            f"{record['tokens_seen']:,} target tokens, "
-            f"{record['tokens_per_s']:.0f} tokens/s, validation perplexity {record['valid_ppl']:.1f}"
+            f"{record['tokens_seen']:,} target tokens, {record['tokens_per_s']:.0f} tokens/s, "
+            f"validation perplexity {record['valid_ppl']:.1f}"
         )
-    for engine, values in latency.items():
-        print(f"rnnlab couplet ({engine}): cold {values['cold_s']:.2f} s, warm {values['warm_ms']:.1f} ms")
-    ratio = latency["torch"]["warm_ms"] / latency["numpy"]["warm_ms"]
-    print(f"warm latency torch / numpy: {ratio:.2f}")
-    result = {
-        "data": str(args.data),
-        "pairs": len(pairs),
-        "decoding": "greedy under the couplet constraint unless 'free'; beam row as named",
-        "scores": {name: s.to_dict() for name, s in rows},
-        "decode_seconds": timings,
-        "training": training,
-        "latency": {**latency, "warm_torch_over_numpy": ratio},
-        "machine": {"cpus": os.cpu_count(), "torch_threads": 1, "note": "shared, loaded machine"},
-    }
+    for engine in ("numpy", "torch"):
+        if engine in latency:
+            values = latency[engine]
+            print(
+                f"rnnlab couplet ({engine}): cold {values['cold_s']:.2f} s, warm {values['warm_ms']:.1f} ms"
+            )
+    result: dict[str, Any] = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
+    result.update(
+        data=str(args.data),
+        pairs=len(pairs),
+        decoding="greedy under the couplet constraint unless 'free'; beam row as named",
+        machine={"cpus": os.cpu_count(), "torch_threads": 1, "note": "shared, heavily loaded machine"},
+    )
+    result.setdefault("scores", {}).update({name: s.to_dict() for name, s in rows})
+    result.setdefault("decode_seconds", {}).update(timings)
+    result.setdefault("training", {}).update(training)
+    if latency:
+        result["latency"] = latency
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
