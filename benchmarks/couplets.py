@@ -18,7 +18,8 @@ repeated at the same position) unless marked "free":
 Also: each run's training time and throughput (from its metrics.jsonl, as recorded: note how busy
 the machine was), and the latency of ``rnnlab couplet`` for one line — cold (a new process: imports,
 model load, one answer) and warm (one answer from a loaded writer, median of 20) — for the NumPy
-and torch engines in the same run. Writes ``benchmarks/results/couplets.json``.
+and torch engines in the same run, with the bundled model. Writes ``benchmarks/results/couplets.json``;
+``--systems`` runs a subset and merges its rows into the file.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def training_record(run: Path) -> dict[str, Any]:
     }
 
 
-def cold_latency(model: Path, engine: str, upper: str, repeats: int) -> float:
-    """Median wall time of a fresh `python -m rnnlab couplet UPPER` process (imports, load, one answer)."""
+def cold_latency(engine: str, upper: str, repeats: int) -> float:
+    """Median wall time of a fresh `python -m rnnlab couplet UPPER` process (imports, load, one answer),
+    with the bundled model."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     times = []
     for _ in range(repeats):
@@ -79,8 +81,6 @@ def cold_latency(model: Path, engine: str, upper: str, repeats: int) -> float:
                 "rnnlab",
                 "couplet",
                 upper,
-                "--model",
-                str(model),
                 "--engine",
                 engine,
                 "--seed",
@@ -165,9 +165,9 @@ def main() -> None:
     if "latency" in systems:
         upper = "海内存知己"
         for engine in ("numpy", "torch"):
-            writer = CoupletWriter.load(args.attention, engine=engine)
+            writer = CoupletWriter.load(engine=engine)  # the bundled model, as `rnnlab couplet` uses it
             latency[engine] = {
-                "cold_s": cold_latency(args.attention, engine, upper, args.latency_repeats),
+                "cold_s": cold_latency(engine, upper, args.latency_repeats),
                 "warm_ms": 1000 * warm_latency(writer, upper),
             }
         latency["warm_torch_over_numpy"] = latency["torch"]["warm_ms"] / latency["numpy"]["warm_ms"]

@@ -59,6 +59,31 @@ def read_run_config(folder: Path) -> dict[str, Any]:
     return config
 
 
+def choose_couplet_engine(
+    folder: Path, config: dict[str, Any], engine: str = "auto", device: str = "cpu"
+) -> tuple[str, str | None]:
+    """The engine ("numpy" or "torch") that ``CoupletWriter.load`` uses for a run, and its notice."""
+    from rnnlab.inference.seq2seq_numpy import numpy_seq2seq_unsupported
+
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; options are {list(ENGINES)}")
+    reason = numpy_seq2seq_unsupported(config["model"])
+    if reason is None and not (folder / "model.safetensors").is_file():
+        reason = "a run without final weights (model.safetensors)"
+    if reason is None and config.get("storage_dtype") == "bfloat16":
+        reason = "bfloat16 weights"
+    if reason is None and device != "cpu":
+        reason = f"device {device!r} (it runs on the CPU)"
+    if engine == "numpy" and reason is not None:
+        raise ConfigError(f"the NumPy engine cannot run {reason}; use --engine torch")
+    if engine == "numpy" or (engine == "auto" and reason is None):
+        return "numpy", None
+    return (
+        "torch",
+        None if engine == "torch" else f"using the torch engine: the NumPy engine cannot run {reason}",
+    )
+
+
 def _torch_stepper(folder: Path, device: str) -> Any:
     import torch
 
@@ -125,26 +150,15 @@ class CoupletWriter:
         "torch", or "auto" — NumPy on the CPU when it can run the model, torch otherwise (a notice
         in ``notice`` says why).
         """
-        if engine not in ENGINES:
-            raise ConfigError(f"unknown engine {engine!r}; options are {list(ENGINES)}")
         folder = bundled_couplet_dir() if model is None else Path(model)
         config = read_run_config(folder)
-        vocab = Vocab.load(folder / "vocab.json")
-        from rnnlab.inference.seq2seq_numpy import load_numpy_seq2seq, numpy_seq2seq_unsupported
+        chosen, notice = choose_couplet_engine(folder, config, engine, device)
+        tables = CoupletVocab(Vocab.load(folder / "vocab.json"))
+        if chosen == "numpy":
+            from rnnlab.inference.seq2seq_numpy import load_numpy_seq2seq
 
-        reason = numpy_seq2seq_unsupported(config["model"])
-        if reason is None and not (folder / "model.safetensors").is_file():
-            reason = "a run without final weights (model.safetensors)"
-        if reason is None and device != "cpu":
-            reason = f"device {device!r} (it runs on the CPU)"
-        if engine == "numpy" and reason is not None:
-            raise ConfigError(f"the NumPy engine cannot run {reason}; use --engine torch")
-        if engine == "numpy" or (engine == "auto" and reason is None):
-            return cls(load_numpy_seq2seq(folder, config["model"]), CoupletVocab(vocab), folder, "numpy")
-        notice = (
-            None if engine == "torch" else f"using the torch engine: the NumPy engine cannot run {reason}"
-        )
-        return cls(_torch_stepper(folder, device), CoupletVocab(vocab), folder, "torch", notice)
+            return cls(load_numpy_seq2seq(folder, config["model"]), tables, folder, "numpy")
+        return cls(_torch_stepper(folder, device), tables, folder, "torch", notice)
 
     def write(self, request: CoupletRequest) -> list[str]:
         """``request.num`` lower lines for ``request.upper``."""

@@ -1,28 +1,11 @@
-"""The 对联 tab end to end: the real server, headless Chromium, a couplet on screen (needs Chromium)."""
+"""The 对联 tab end to end: the real server, headless Chromium, a couplet on screen (needs Chromium).
+
+The ``page`` fixture (the server, Chromium and Playwright) is in conftest.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-
-from .test_browser import chromium_path
-
-
-@pytest.fixture(scope="module")
-def page(live_server: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium executable on PATH (apt install chromium, or set RNNLAB_CHROMIUM)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        page = browser.new_page(viewport={"width": 1100, "height": 760})
-        page.set_default_timeout(15_000)
-        page.goto(live_server)
-        yield page
-        browser.close()
 
 
 def test_type_an_upper_line_and_see_lower_lines(page: Any) -> None:

@@ -23,6 +23,7 @@ def test_models_list_the_bundled_default_and_ours(client: TestClient) -> None:
     models = client.get("/api/couplets/models").json()
     assert [m["name"] for m in models] == ["couplet-gru", "tiny"]
     assert models[0]["default"] and "encoder–decoder" in models[0]["description"]
+    assert [m["engine"] for m in models] == ["numpy", "numpy"]
 
 
 def test_answer(client: TestClient) -> None:

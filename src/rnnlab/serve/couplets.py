@@ -25,7 +25,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from rnnlab.couplet import DEFAULT_COUPLET, CoupletWriter, PreparedCouplets, bundled_couplet_dir
+from rnnlab.couplet import (
+    DEFAULT_COUPLET,
+    CoupletWriter,
+    PreparedCouplets,
+    bundled_couplet_dir,
+    choose_couplet_engine,
+    read_run_config,
+)
 from rnnlab.errors import CheckpointError
 from rnnlab.generate.couplets import MARKS, MAX_CHARS, CoupletRequest
 from rnnlab.generate.decoding import DecodeJob
@@ -100,6 +107,7 @@ class CoupletModelInfo(BaseModel):
     name: str
     description: str
     default: bool = Field(description="the model a request without `model` gets")
+    engine: str = Field(description="what steps the model: numpy or torch")
 
 
 class CoupletRegistry:
@@ -122,6 +130,12 @@ class CoupletRegistry:
         self.device, self.engine = device, engine
         self.max_rows, self.max_waiting = max_rows, max_waiting
         self.descriptions = {name: describe(self._checked(name)) for name in self.folders}
+        self.engines = {
+            name: choose_couplet_engine(
+                self._checked(name), read_run_config(self._checked(name)), engine, device
+            )[0]
+            for name in self.folders
+        }
         self._writers: dict[str, CoupletWriter] = {}
         self._workers: dict[str, BatchWorker] = {}
         self._locks = {name: threading.Lock() for name in self.folders}
@@ -198,7 +212,10 @@ def add_couplet_routes(
     async def list_couplet_models() -> list[CoupletModelInfo]:
         return [
             CoupletModelInfo(
-                name=name, description=registry.descriptions[name], default=name == DEFAULT_COUPLET
+                name=name,
+                description=registry.descriptions[name],
+                default=name == DEFAULT_COUPLET,
+                engine=registry.engines[name],
             )
             for name in registry.folders
         ]

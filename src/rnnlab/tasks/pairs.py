@@ -15,7 +15,6 @@ side, the split does not depend on line order, and a source repeated in the file
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Literal
 
 from rnnlab.data.corpus import hash_unit
 from rnnlab.errors import ConfigError, DataError
+from rnnlab.tasks.files import json_object, text_field
 
 SPLIT_SALT = "rnnlab-pairs-valid"
 Targets = Literal["required", "optional"]
@@ -58,25 +58,13 @@ def parse_pair(
     where = f"{source}:{number}"
     if not line.strip():
         return None
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{where}: not valid JSON ({err.msg}); each line must be one JSON object") from None
-    if not isinstance(record, dict):
-        raise DataError(
-            f'{where}: expected a JSON object {{"source": …, "target": …}}, got {type(record).__name__}'
-        )
-    for name in ("source", "target"):
-        if name not in record:
-            if name == "target" and targets == "optional":
-                continue
-            raise DataError(f'{where}: the "{name}" field is missing; every line needs "source" and "target"')
-        value = record[name]
-        if not isinstance(value, str):
-            raise DataError(f'{where}: "{name}" must be a string, got {type(value).__name__}')
-        if not value.strip():
-            raise DataError(f'{where}: "{name}" is empty; drop the line or give it some text')
-    text, target = record.pop("source"), record.pop("target", None)
+    record = json_object(line, where, '{"source": …, "target": …}')
+    missing = 'every line needs "source" and "target"'
+    text = text_field(record, "source", where, missing)
+    target = None
+    if "target" in record or targets == "required":
+        target = text_field(record, "target", where, missing)
+    record = {k: v for k, v in record.items() if k not in ("source", "target")}
     return Pair(text.strip(), None if target is None else target.strip(), number, record)
 
 

@@ -1,4 +1,5 @@
 // The 对联 tab: switch tabs, fill the couplet model list, send the form to POST /api/couplets.
+// Loaded after app.js, whose errorText it shares.
 "use strict";
 
 (() => {
@@ -20,17 +21,6 @@
     const box = $("couplet-error");
     box.textContent = message;
     box.hidden = !message;
-  }
-
-  function errorText(detail) {
-    if (typeof detail === "string") return detail;
-    if (Array.isArray(detail)) {
-      return detail.map((e) => {
-        const field = (e.loc || []).filter((part) => part !== "body").join(".");
-        return `${FIELDS[field] || field}: ${e.msg}`;
-      }).join("\n");
-    }
-    return "the server could not answer";
   }
 
   async function loadModels() {
@@ -105,7 +95,7 @@
       const result = await response.json().catch(() => ({}));
       $("couplet-status").textContent = "";
       if (!response.ok) {
-        showError(errorText(result.detail));
+        showError(errorText(result.detail, FIELDS, "the server could not answer"));  // from app.js
         return;
       }
       showCouplets(result);
