@@ -24,6 +24,7 @@ def test_bleu_and_chrf_count_characters() -> None:
     scores = score_pairs(["海内存知己"], ["天涯若比邻"], ["天涯若比人"])
     assert 0 < scores.chrf < 100 and 0 < scores.bleu < 100
     assert scores.exact == 0.0
+    assert scores.char_match == 0.8  # four of five characters where the reference has them
 
 
 def test_length_and_punctuation_match() -> None:

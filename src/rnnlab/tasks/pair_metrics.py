@@ -10,6 +10,9 @@ For every pair file (sacrebleu, character level — Chinese has no spaces to spl
 
 For *aligned* pairs — couplets, where every target is as long as its source — also:
 
+* **same-position characters** (``char_match``): the share of the references' characters that the
+  prediction has at the same position — the plainest "how close" for lines of fixed length, where
+  chrF's 1…6-grams of a 5- or 7-character line mostly find nothing;
 * **length match**: the share of predictions exactly as long as their source;
 * **punctuation match**: the share whose marks (，。、；：！？) stand where the source's do;
 * **tone opposition** (对仗's rule of 平仄): at the even positions 2, 4, 6 of each clause, the
@@ -37,6 +40,7 @@ class PairScores:
     chrf: float  # 0–100
     bleu: float  # 0–100
     exact: float  # share, 0–1
+    char_match: float | None = None
     length_match: float | None = None
     punct_match: float | None = None
     tone_opposition: float | None = None
@@ -107,6 +111,10 @@ def score_pairs(sources: Sequence[str], references: Sequence[str], predictions: 
     )
     if is_aligned(sources, references):
         pairs = list(zip(sources, predictions, strict=True))
+        same = sum(
+            a == b for r, p in zip(references, predictions, strict=True) for a, b in zip(r, p, strict=False)
+        )
+        scores.char_match = same / max(1, sum(len(r) for r in references))
         scores.length_match = sum(len(s) == len(p) for s, p in pairs) / len(pairs)
         scores.punct_match = sum(mark_positions(s) == mark_positions(p) for s, p in pairs) / len(pairs)
         scores.tone_opposition, scores.tone_coverage = tone_opposition(sources, predictions)
@@ -115,10 +123,8 @@ def score_pairs(sources: Sequence[str], references: Sequence[str], predictions: 
 
 def format_scores(rows: Sequence[tuple[str, PairScores]], title: str = "") -> str:
     """A fixed-width table, one row per system; percentages for the shares."""
-    header = (
-        f"{'system':<28} {'pairs':>6} {'chrF':>6} {'BLEU':>6} {'exact':>6} {'len':>6} {'punct':>6} "
-        f"{'tone':>6} {'known':>6}"
-    )
+    columns = ("chrF", "BLEU", "exact", "chars", "len", "punct", "tone", "known")
+    header = f"{'system':<32} {'pairs':>6} " + " ".join(f"{c:>6}" for c in columns)
     lines = [title] if title else []
     lines += [header, "-" * len(header)]
 
@@ -126,9 +132,7 @@ def format_scores(rows: Sequence[tuple[str, PairScores]], title: str = "") -> st
         return "-" if value is None else f"{100 * value:.1f}"
 
     for name, s in rows:
-        lines.append(
-            f"{name[:28]:<28} {s.n:>6} {s.chrf:>6.1f} {s.bleu:>6.1f} {pct(s.exact):>6} "
-            f"{pct(s.length_match):>6} {pct(s.punct_match):>6} {pct(s.tone_opposition):>6} "
-            f"{pct(s.tone_coverage):>6}"
-        )
+        shares = (s.exact, s.char_match, s.length_match, s.punct_match, s.tone_opposition, s.tone_coverage)
+        cells = [f"{s.chrf:.1f}", f"{s.bleu:.1f}", *(pct(v) for v in shares)]
+        lines.append(f"{name[:32]:<32} {s.n:>6} " + " ".join(f"{c:>6}" for c in cells))
     return "\n".join(lines)
