@@ -22,11 +22,16 @@ and torch engines in the same run, with the bundled model. Writes ``benchmarks/r
 ``--systems`` runs a subset and merges its rows into the file.
 """
 
+# ruff: noqa: E402  (BLAS thread variables must be set before NumPy is imported)
 from __future__ import annotations
+
+import os
+
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one BLAS thread, as `rnnlab couplet` runs (set before NumPy loads)
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -45,7 +50,12 @@ from rnnlab.tasks.seq2seq import load_seq2seq_run, predict, training_pairs
 from rnnlab.train.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = ("reference", "copy", "retrieval", "lm", "plain", "attention", "beam", "latency")
+SYSTEMS = ("reference", "copy", "retrieval", "lm", "plain", "attention", "beam", "latency", "speed")
+
+
+def config_path(run: Path) -> str:
+    """The training pair file a run recorded."""
+    return str(json.loads((run / "config.json").read_text(encoding="utf-8"))["data"]["path"])
 
 
 def training_record(run: Path) -> dict[str, Any]:
@@ -92,6 +102,38 @@ def cold_latency(engine: str, upper: str, repeats: int) -> float:
         )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def training_speed(runs: list[tuple[str, Path]], train_file: Path, steps: int = 30) -> dict[str, float]:
+    """Tokens/s of training updates for each run's architecture, interleaved on the same batches (one thread).
+
+    Fresh models from the runs' configs; the same 64-pair batches of the training file, each model one
+    update in turn, so the machine's load falls on all alike and the ratios hold.
+    """
+    from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+    from rnnlab.tasks.seq2seq import Seq2SeqObjective, pair_batches
+
+    _, vocab, _ = load_seq2seq_run(runs[0][1])
+    batches = pair_batches(read_pairs(train_file)[:20_000], vocab, 64, shuffle=True)
+    plan = [b for _, b in zip(range(steps + 3), batches, strict=False)]
+    models = {}
+    for name, run in runs:
+        config = json.loads((run / "config.json").read_text(encoding="utf-8"))["model"]
+        model = Seq2Seq(Seq2SeqConfig.from_dict(config)).train()
+        models[name] = (Seq2SeqObjective(model), torch.optim.AdamW(model.parameters(), lr=3e-3))
+    seconds = dict.fromkeys(models, 0.0)
+    tokens = 0
+    for i, batch in enumerate(plan):
+        for name, (objective, optimizer) in models.items():
+            start = time.perf_counter()
+            loss, n, _ = objective.loss(batch, None)
+            optimizer.zero_grad()
+            (loss / n).backward()
+            optimizer.step()
+            if i >= 3:  # the first updates warm the allocator up
+                seconds[name] += time.perf_counter() - start
+        tokens += batch.n_tokens if i >= 3 else 0
+    return {name: tokens / s for name, s in seconds.items()}
 
 
 def warm_latency(writer: CoupletWriter, upper: str, repeats: int = 20) -> float:
@@ -172,6 +214,9 @@ def main() -> None:
             }
         latency["warm_torch_over_numpy"] = latency["torch"]["warm_ms"] / latency["numpy"]["warm_ms"]
     training = {str(run): training_record(run) for _, run in runs}
+    speed: dict[str, float] = {}
+    if "speed" in systems and runs:
+        speed = training_speed(runs, Path(config_path(args.attention)))
 
     print()
     print(format_scores(rows, f"{args.data} ({len(pairs)} held-out couplets)"))
@@ -181,6 +226,8 @@ def main() -> None:
             f"{record['tokens_seen']:,} target tokens, {record['tokens_per_s']:.0f} tokens/s, "
             f"validation perplexity {record['valid_ppl']:.1f}"
         )
+    for name, tokens_per_s in speed.items():
+        print(f"training speed, {name}: {tokens_per_s:.0f} target tokens/s (interleaved, one thread)")
     for engine in ("numpy", "torch"):
         if engine in latency:
             values = latency[engine]
@@ -199,6 +246,8 @@ def main() -> None:
     result.setdefault("training", {}).update(training)
     if latency:
         result["latency"] = latency
+    if speed:
+        result["training_speed_tokens_per_s"] = speed
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
