@@ -168,3 +168,12 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
+
+# The submodule ``tang`` (the tutorial's tang.npz format) shares its name with ``defaults.tang()``.
+# Imported later (by the corpus readers, say), it would bind the package attribute ``tang`` to
+# itself and hide the function from ``from rnnlab.data import tang``. Load it now (NumPy and
+# ``poems`` only) and drop the attribute, so the name resolves lazily to the function; the import
+# system binds a submodule's attribute only when it first loads it.
+import rnnlab.data.tang  # noqa: E402, F401
+
+globals().pop("tang", None)
