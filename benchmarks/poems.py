@@ -39,7 +39,8 @@ import torch
 
 from rnnlab.data.poems import poem_form
 from rnnlab.generate import DecodeConfig, RepetitionPenalty, sample
-from rnnlab.generate.decoding import decode, log_softmax
+from rnnlab.generate.beam import log_softmax
+from rnnlab.generate.decoding import decode
 from rnnlab.generate.metre import MetreConstraint
 from rnnlab.generate.poems import COMMA, FORM_NAMES, PERIOD, PoemForm, PoemRequest, is_hanzi, prepare_poems
 from rnnlab.generate.stepper import as_stepper

@@ -90,7 +90,12 @@ def describe(folder: Path) -> str:
     # A bundle records its final validation; a run's is read from its metrics log.
     valid = config.get("final_validation") or final_validation(folder / "metrics.jsonl")
     ppl = f", validation perplexity {valid['ppl']:.1f}" if "ppl" in valid else ""
-    return (
-        f"{folder.name}: {m['num_layers']}×{m['hidden_size']} {m['cell'].upper()}, "
-        f"{config.get('parameters', 0):,} parameters, vocabulary {m['vocab_size']:,}{ppl}"
-    )
+    if config.get("kind") == "seq2seq":
+        directions = "bi" if m["bidirectional"] else "uni"
+        encoder = f"{directions} {m['encoder_layers']}×{m['encoder_hidden_size']}"
+        decoder = f"{m['decoder_layers']}×{m['hidden_size']}"
+        shape = f"{m['cell'].upper()} encoder–decoder ({encoder} → {decoder}, attention {m['attention']})"
+    else:
+        shape = f"{m['num_layers']}×{m['hidden_size']} {m['cell'].upper()}"
+    size = f"{config.get('parameters', 0):,} parameters, vocabulary {m['vocab_size']:,}"
+    return f"{folder.name}: {shape}, {size}{ppl}"

@@ -1,44 +1,15 @@
 """The page end to end: the real server, headless Chromium driven by Playwright, a poem on screen.
 
 Skips when Playwright or a Chromium executable is missing (the system package is enough: the
-test uses it directly, no `playwright install` needed).
+test uses it directly, no `playwright install` needed); the ``page`` fixture is in conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 FIVE_CHAR_QUATRAIN = re.compile(r"^\w{5}，\n\w{5}。\n\w{5}，\n\w{5}。$")
-
-
-def chromium_path() -> str | None:
-    for name in (os.environ.get("RNNLAB_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and (path := shutil.which(name)):
-            return path
-    return None
-
-
-@pytest.fixture(scope="module")
-def page(live_server: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-    )
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium executable on PATH (apt install chromium, or set RNNLAB_CHROMIUM)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        page = browser.new_page(viewport={"width": 1100, "height": 760})
-        page.set_default_timeout(15_000)
-        page.goto(live_server)
-        yield page
-        browser.close()
 
 
 def poem_lines(page: Any, index: int = 0) -> list[str]:

@@ -21,6 +21,7 @@ from rnnlab.errors import RnnlabError
 COMMAND_MODULES: tuple[str, ...] = (
     "poem",
     "metre",
+    "couplet",
     "serve",
     "train",
     "eval",
@@ -30,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gradflow",
     "forecast",
     "task",
+    "seq2seq",
 )
 
 

@@ -72,6 +72,14 @@ examples:
 """
 
 
+PAIRS_EPILOG = """\
+examples:
+  rnnlab data pairs couplets --out data/           # data/couplets.train.jsonl, data/couplets.test.jsonl
+  rnnlab data pairs titles --out data/ --source ../shared/data
+  rnnlab data pairs couplets --out data/ --shenglv chinese-poetry-2.0.1.tgz   # + 声律启蒙 as a test file
+"""
+
+
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind",
@@ -215,6 +223,39 @@ def register(subparsers: Any) -> None:
     )
     export.set_defaults(func=run_export)
 
+    pairs = actions.add_parser(
+        "pairs",
+        help="write sequence-to-sequence pair files: couplets of regulated verse, poem → title",
+        description='Write NAME.train.jsonl and NAME.test.jsonl ({"source", "target"} a line) from the '
+        "installed Tang poems; the test side is the poems the bundled poet held out.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=PAIRS_EPILOG,
+    )
+    pairs.add_argument(
+        "name", choices=("couplets", "titles"), help="couplets (律诗 lines 3–4, 5–6) or titles"
+    )
+    pairs.add_argument("--out", type=Path, default=Path("."), help="folder for the files (default: here)")
+    pairs.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help=f"data directory holding tang/tang.jsonl (default: ${ENV_VAR} or the user's)",
+    )
+    pairs.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.05,
+        help="share of poems held out by hash (default 0.05: the bundled poet's held-out poems)",
+    )
+    pairs.add_argument(
+        "--shenglv",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write couplets.shenglv.jsonl from 声律启蒙 (mengxue/shenglvqimeng.json or the npm .tgz)",
+    )
+    pairs.set_defaults(func=run_pairs)
+
 
 def _load(args: argparse.Namespace, path: Path) -> Any:
     corpus = load_corpus(path, kind=args.kind, encoding=args.encoding, simplified=args.simplified)
@@ -292,4 +333,17 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"wrote {len(corpus):,} poems to {args.output}")
     else:
         raise ConfigError(f"unknown output format {suffix or '(no suffix)'!r}; use .npz, .jsonl or .txt")
+    return 0
+
+
+def run_pairs(args: argparse.Namespace) -> int:
+    """`rnnlab data pairs`."""
+    from rnnlab.tasks.pair_sources import build_pairs
+
+    files = build_pairs(
+        args.name, args.out, source=args.source, test_fraction=args.test_fraction, shenglv=args.shenglv
+    )
+    print(f"wrote {files.n_train:,} pairs to {files.train} and {files.n_test:,} to {files.test}")
+    for path, n in files.extra:
+        print(f"wrote {n:,} pairs to {path}")
     return 0

@@ -14,9 +14,11 @@ EPILOG = """\
 examples:
   rnnlab serve                                   # http://127.0.0.1:8000 with the bundled Tang model
   rnnlab serve --model mine=runs/my-poems        # offer a run of your own beside it
+  rnnlab serve --couplet-model mine=runs/couplets  # and a couplet model beside the bundled one
   rnnlab serve --host 0.0.0.0 --port 8080 --workers 2
 
-The page is at /, the API at /api/poems and /api/models, its OpenAPI description at /docs
+The page is at / (tabs 诗 poems and 对联 couplets), the API at /api/poems, /api/models,
+/api/couplets and /api/couplets/models, its OpenAPI description at /docs
 (interactive) and /openapi.json. For example:
   curl -s localhost:8000/api/poems -H 'Content-Type: application/json' \\
        -d '{"prefix": "床前明月光", "num": 2, "seed": 1}'
@@ -52,6 +54,14 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="NAME=RUN_DIR",
         help="offer the run folder RUN_DIR as NAME (repeatable); the bundled tang-lstm is always offered",
+    )
+    p.add_argument(
+        "--couplet-model",
+        action="append",
+        default=[],
+        metavar="NAME=RUN_DIR",
+        help="offer a `rnnlab seq2seq` run as couplet model NAME (repeatable); the bundled couplet-gru "
+        "is always offered",
     )
     p.add_argument(
         "--workers", type=int, default=1, metavar="N", help="server processes sharing the port (default 1)"
@@ -110,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         "engine": args.engine,
         "max_rows": args.max_batch,
         "max_waiting": args.max_queue,
+        "couplet_models": {name: str(folder) for name, folder in parse_models(args.couplet_model).items()},
     }
     app = create_app(**options)  # checks the folders and the engine choice now, in this process
     print(f"rnnlab serve: http://{args.host}:{args.port}  (API docs at /docs; Ctrl-C stops)")

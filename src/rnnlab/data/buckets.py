@@ -48,6 +48,35 @@ IGNORE = -100  # target value at padding (and at unknown targets): skipped by ev
 IdArray = npt.NDArray[np.int64]
 
 
+def bucket_plan(
+    lengths: npt.NDArray[np.int64],
+    batch_size: int,
+    epoch: int,
+    *,
+    shuffle: bool,
+    pool: int,
+    seed: int,
+    drop_last: bool = False,
+) -> list[npt.NDArray[np.int64]]:
+    """The batches of ``epoch`` as arrays of example indices (see the module docstring), by ``lengths``."""
+    b = batch_size
+    if not shuffle:
+        order = np.argsort(-lengths, kind="stable")  # longest first: memory peaks early
+        n = len(order) // b * b if drop_last else len(order)
+        return [order[i : i + b] for i in range(0, n, b)]
+    rng = _epoch_rng(seed, epoch)
+    order = rng.permutation(len(lengths))
+    batches: list[npt.NDArray[np.int64]] = []
+    span = pool * b
+    for start in range(0, len(order), span):
+        chunk = order[start : start + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + b] for i in range(0, len(chunk), b)]
+    if drop_last:
+        batches = [batch for batch in batches if len(batch) == b]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 class BucketBatches(EpochSampler):
     """Examples bucketed by length into padded, masked batches; see the module docstring."""
 
@@ -100,21 +129,10 @@ class BucketBatches(EpochSampler):
 
     def batch_indices(self, epoch: int) -> list[npt.NDArray[np.int64]]:
         """The global batches of ``epoch`` as arrays of example indices, in the order they are dealt."""
-        b = self.batch_size
-        if not self.shuffle:
-            order = np.argsort(-self.lengths, kind="stable")  # longest first: memory peaks early
-            return [order[i : i + b] for i in range(0, len(self) * b, b)]
-        rng = _epoch_rng(self.seed, epoch)
-        order = rng.permutation(len(self.sequences))
-        batches: list[npt.NDArray[np.int64]] = []
-        span = self.pool * b
-        for start in range(0, len(order), span):
-            pool = order[start : start + span]
-            pool = pool[np.argsort(self.lengths[pool], kind="stable")]
-            batches += [pool[i : i + b] for i in range(0, len(pool), b)]
-        if self.drop_last:
-            batches = [batch for batch in batches if len(batch) == b]
-        return [batches[i] for i in rng.permutation(len(batches))]
+        return bucket_plan(
+            self.lengths, self.batch_size, epoch, shuffle=self.shuffle, pool=self.pool, seed=self.seed,
+            drop_last=self.drop_last,
+        )  # fmt: skip
 
     def collate(self, indices: npt.NDArray[np.int64]) -> Batch:
         """The padded, masked, time-major batch of the examples ``indices``."""

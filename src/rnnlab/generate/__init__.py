@@ -5,12 +5,11 @@ A model reaches the decoder as a *stepper* (:mod:`rnnlab.generate.stepper`): the
 :mod:`rnnlab.inference` is one, and any torch language model such as ``RNNLM`` is wrapped into one.
 """
 
+from rnnlab.generate.beam import Beam, BeamJob, beam_search, beam_search_batch
 from rnnlab.generate.decoding import (
-    Beam,
     DecodeBatch,
     DecodeConfig,
     DecodeJob,
-    beam_search,
     decode,
     sample,
     warm_up,
@@ -40,6 +39,7 @@ from rnnlab.generate.stepper import Stepper, as_stepper
 __all__ = [
     "BanTokens",
     "Beam",
+    "BeamJob",
     "DecodeBatch",
     "DecodeConfig",
     "DecodeJob",
@@ -56,6 +56,7 @@ __all__ = [
     "TopP",
     "as_stepper",
     "beam_search",
+    "beam_search_batch",
     "decode",
     "filter_scores",
     "pick_tokens",

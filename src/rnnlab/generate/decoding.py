@@ -1,4 +1,4 @@
-"""Incremental decoding for recurrent language models: sampling, greedy and beam search.
+"""Incremental decoding for recurrent language models: sampling and greedy (beam search: ``beam``).
 
 A recurrent model summarises the past in its state, so each new token costs one step:
 
@@ -308,78 +308,3 @@ def sample(
     job = DecodeJob([*prime, *prompt], config or DecodeConfig(), processors)
     decode(model, [job])
     return job.outputs()
-
-
-@dataclass
-class Beam:
-    ids: list[int]
-    log_prob: float
-    finished: bool = False
-
-
-def log_softmax(scores: FloatArray) -> FloatArray:
-    """log p = z − log Σ e^z, with the maximum subtracted first (−∞ scores stay −∞)."""
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def beam_search(
-    model: Any,
-    prompt: Sequence[int],
-    beam_size: int = 4,
-    max_new_tokens: int = 50,
-    stop_ids: Sequence[int] = (),
-    length_penalty: float = 0.0,
-    prime: Sequence[int] = (),
-    processors: Sequence[LogitsProcessor] = (),
-) -> list[Beam]:
-    """Keep the ``beam_size`` most probable continuations at every step; best first.
-
-    Scores are log-probabilities divided by len^α (``length_penalty`` = α, Wu et al. 2016;
-    0 = plain sum). Finished beams (ended by a stop id) compete with running ones.
-    """
-    if beam_size < 1:
-        raise ConfigError(f"beam_size must be ≥ 1, got {beam_size}")
-    context = [*prime, *prompt]
-    if not context:
-        raise ConfigError("give a prompt or a prime: the model needs at least one token to start from")
-    stepper = as_stepper(model)
-    logits, state = stepper.prefill(np.asarray(context, dtype=np.int64)[:, None], None)
-    beams = [Beam([], 0.0)]
-    finished: list[Beam] = []
-
-    def score(b: Beam) -> float:
-        return b.log_prob / (max(len(b.ids), 1) ** length_penalty)
-
-    pending: IntArray | None = None  # the beams' last tokens, not yet fed to the model
-    for _ in range(max_new_tokens):
-        if pending is not None:
-            logits, state = stepper.step(pending, state)
-        generated = np.array([b.ids for b in beams], dtype=np.int64).reshape(len(beams), -1)
-        scores = log_softmax(apply_processors(list(processors), generated, logits).astype(np.float64))
-        total = np.array([b.log_prob for b in beams])[:, None] + scores
-        flat = total.ravel()
-        k = min(beam_size, int(np.isfinite(flat).sum()))
-        if k == 0:
-            break
-        top = np.argsort(-flat, kind="stable")[:k]
-        vocab = scores.shape[1]
-        candidates = []
-        for index in top.tolist():
-            parent, token = divmod(index, vocab)
-            beam = Beam([*beams[parent].ids, token], float(flat[index]))
-            if token in stop_ids:
-                beam.finished = True
-                finished.append(beam)
-            else:
-                candidates.append((parent, beam))
-        if not candidates:
-            break
-        state = stepper.select(state, np.array([p for p, _ in candidates], dtype=np.intp))
-        beams = [b for _, b in candidates]
-        if length_penalty == 0 and len(finished) >= beam_size:
-            best_finished = sorted((b.log_prob for b in finished), reverse=True)[:beam_size]
-            if max(b.log_prob for b in beams) < best_finished[-1]:
-                break  # log-probabilities only fall, so no running beam can overtake these
-        pending = np.array([b.ids[-1] for b in beams], dtype=np.int64)
-    return sorted(finished + beams, key=score, reverse=True)[:beam_size]

@@ -130,15 +130,7 @@ class NumpyLM:
         weights.check_all_used()
 
     def _layer(self, weights: _Weights, k: int) -> LayerWeights:
-        w_ih, w_hh = weights.take(f"rnn.weight_ih_l{k}"), weights.take(f"rnn.weight_hh_l{k}")
-        b_ih, b_hh = weights.take(f"rnn.bias_ih_l{k}"), weights.take(f"rnn.bias_hh_l{k}")
-        gru = self.cell == "gru"
-        return LayerWeights(
-            w_ih_t=np.ascontiguousarray(w_ih.T),
-            w_hh_t=np.ascontiguousarray(w_hh.T),
-            b_x=b_ih if gru else b_ih + b_hh,
-            b_hh=b_hh if gru else None,
-        )
+        return layer_weights(weights, self.cell, "rnn", f"l{k}")
 
     # ------------------------------------------------------------------ the stepper protocol
 
@@ -209,17 +201,7 @@ class NumpyLM:
         return xw
 
     def _cell(self, layer: LayerWeights, xw: F32, s: LayerState) -> LayerState:
-        """One step of one layer, given its input product xw = x W_ihᵀ + b (N, G·H)."""
-        if self.cell == "lstm":
-            gates = s[0] @ layer.w_hh_t
-            gates += xw
-            h, c, _ = lstm_pointwise(gates, s[1])
-            return (h, c)
-        if self.cell == "gru":
-            assert layer.b_hh is not None
-            h, _ = gru_pointwise(xw, s[0] @ layer.w_hh_t + layer.b_hh, s[0])
-            return (h,)
-        return (self.activation.forward(xw + s[0] @ layer.w_hh_t),)
+        return cell_step(self.cell, self.activation, layer, xw, s)
 
     def _logits(self, top: F32) -> F32:
         if self.projection_t is not None:
@@ -227,6 +209,33 @@ class NumpyLM:
         logits = top @ self.decoder_t
         logits += self.decoder_b
         return logits
+
+
+def layer_weights(weights: _Weights, cell: str, module: str, suffix: str) -> LayerWeights:
+    """The layer named as torch.nn names it (``{module}.weight_ih_{suffix}`` …, suffix ``l0_reverse``)."""
+    w_ih, w_hh = weights.take(f"{module}.weight_ih_{suffix}"), weights.take(f"{module}.weight_hh_{suffix}")
+    b_ih, b_hh = weights.take(f"{module}.bias_ih_{suffix}"), weights.take(f"{module}.bias_hh_{suffix}")
+    gru = cell == "gru"
+    return LayerWeights(
+        w_ih_t=np.ascontiguousarray(w_ih.T),
+        w_hh_t=np.ascontiguousarray(w_hh.T),
+        b_x=b_ih if gru else b_ih + b_hh,
+        b_hh=b_hh if gru else None,
+    )
+
+
+def cell_step(cell: str, activation: Any, layer: LayerWeights, xw: F32, s: LayerState) -> LayerState:
+    """One step of one layer, given its input product xw = x W_ihᵀ + b (N, G·H)."""
+    if cell == "lstm":
+        gates = s[0] @ layer.w_hh_t
+        gates += xw
+        h, c, _ = lstm_pointwise(gates, s[1])
+        return (h, c)
+    if cell == "gru":
+        assert layer.b_hh is not None
+        h, _ = gru_pointwise(xw, s[0] @ layer.w_hh_t + layer.b_hh, s[0])
+        return (h,)
+    return (activation.forward(xw + s[0] @ layer.w_hh_t),)
 
 
 class _Weights:

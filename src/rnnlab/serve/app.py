@@ -41,6 +41,7 @@ from rnnlab.inference.loading import choose_engine
 from rnnlab.poet import Poet
 from rnnlab.pretrained import DEFAULT_POET, bundled_dir, describe
 from rnnlab.serve.batching import BatchWorker, ServerBusy, log
+from rnnlab.serve.couplets import add_couplet_routes
 
 STATIC = Path(__file__).parent / "static"
 MAX_PREFIX = 32  # longer than any first line or two; a whole 七言律诗 is 64 characters
@@ -233,6 +234,7 @@ def create_app(
     engine: str = "auto",
     max_rows: int = 64,
     max_waiting: int = 256,
+    couplet_models: Mapping[str, str | Path | None] | None = None,
 ) -> FastAPI:
     """The app over ``models`` (name → run folder, None for the bundled Tang model).
 
@@ -240,6 +242,7 @@ def create_app(
     model); ``models`` may map that name to a run folder of its own instead. ``engine`` picks what
     steps the models (see :func:`rnnlab.inference.load_lm`); ``max_rows`` bounds the rows a model
     decodes at once and ``max_waiting`` the requests waiting beyond them (more get 503).
+    ``couplet_models`` does the same for the 对联 tab (see :mod:`rnnlab.serve.couplets`).
     """
     registry = PoetRegistry(
         {DEFAULT_POET: None, **(models or {})}, device, engine, max_rows=max_rows, max_waiting=max_waiting
@@ -249,6 +252,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await run_in_threadpool(registry.close)
+        await run_in_threadpool(app.state.couplets.close)
 
     app = FastAPI(
         title="rnnlab poet",
@@ -319,6 +323,7 @@ def create_app(
             form_name=FORM_NAMES.get(str(form), str(form)),
         )
 
+    add_couplet_routes(app, couplet_models, device, engine, max_rows=max_rows, max_waiting=max_waiting)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -12,6 +12,11 @@ held-out split), ``encoding`` (characters and labels to ids, batches), ``objecti
 (run folders: train, resume, evaluate, predict), ``recipes`` (the default settings of each task,
 torch-free) and ``sources`` (task files made from the chinese-poetry collection).
 
+Sequence-to-sequence pairs (``{"source", "target"}``, e.g. couplets) have their own modules:
+``pairs`` (pair files), ``pair_sources`` (couplets of regulated verse, titles, 声律启蒙),
+``pair_metrics`` (chrF, BLEU, length, marks, tone opposition), ``pair_baselines`` (copy, retrieval,
+the poetry LM) and ``seq2seq`` (the encoder–decoder's objective and run folders).
+
 Names load on first use (PEP 562), so importing ``rnnlab.tasks.recipes`` or ``rnnlab.tasks.files``
 does not import torch.
 """
@@ -32,25 +37,44 @@ _EXPORTS = {
     "read_examples": "rnnlab.tasks.files",
     "split_examples": "rnnlab.tasks.files",
     "build_task": "rnnlab.tasks.sources",
+    "Pair": "rnnlab.tasks.pairs",
+    "read_pairs": "rnnlab.tasks.pairs",
+    "write_pairs": "rnnlab.tasks.pairs",
+    "split_pairs": "rnnlab.tasks.pairs",
+    "build_pairs": "rnnlab.tasks.pair_sources",
+    "train_seq2seq": "rnnlab.tasks.seq2seq",
+    "evaluate_seq2seq": "rnnlab.tasks.seq2seq",
+    "load_seq2seq_run": "rnnlab.tasks.seq2seq",
 }
 
 __all__ = [
     "Example",
+    "Pair",
     "TaskEvaluation",
     "TaskOptions",
+    "build_pairs",
     "build_task",
+    "evaluate_seq2seq",
     "evaluate_task",
+    "load_seq2seq_run",
     "load_task_run",
     "predict_task",
     "read_examples",
+    "read_pairs",
     "split_examples",
+    "split_pairs",
+    "train_seq2seq",
     "train_task",
+    "write_pairs",
 ]
 
 if TYPE_CHECKING:
     from rnnlab.tasks.api import TaskEvaluation, evaluate_task, load_task_run, predict_task, train_task
     from rnnlab.tasks.files import Example, read_examples, split_examples
+    from rnnlab.tasks.pair_sources import build_pairs
+    from rnnlab.tasks.pairs import Pair, read_pairs, split_pairs, write_pairs
     from rnnlab.tasks.recipes import TaskOptions
+    from rnnlab.tasks.seq2seq import evaluate_seq2seq, load_seq2seq_run, train_seq2seq
     from rnnlab.tasks.sources import build_task
 
 

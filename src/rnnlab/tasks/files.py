@@ -84,24 +84,38 @@ def _target(kind: str, record: dict[str, Any], where: str, text: str) -> Target:
     return tuple(value)
 
 
-def parse_line(line: str, kind: str, source: str, number: int, targets: Targets) -> Example | None:
-    """Line ``number`` of ``source`` as an Example (None when blank); DataError naming the line if wrong."""
-    where = f"{source}:{number}"
-    if not line.strip():
-        return None
+def json_object(line: str, where: str, shape: str) -> dict[str, Any]:
+    """The JSON object on one line of a JSON-lines file; DataError naming ``where`` (``file:line``) and
+    the ``shape`` expected (e.g. ``{"text": …}``) when it is not one."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
         raise DataError(f"{where}: not valid JSON ({err.msg}); each line must be one JSON object") from None
     if not isinstance(record, dict):
-        raise DataError(f'{where}: expected a JSON object {{"text": …}}, got {type(record).__name__}')
-    if "text" not in record:
-        raise DataError(f'{where}: the "text" field is missing; every example needs "text"')
-    text = record["text"]
-    if not isinstance(text, str):
-        raise DataError(f'{where}: "text" must be a string, got {type(text).__name__}')
-    if not text.strip():
-        raise DataError(f'{where}: "text" is empty; drop the line or give it some text')
+        raise DataError(f"{where}: expected a JSON object {shape}, got {type(record).__name__}")
+    return record
+
+
+def text_field(record: dict[str, Any], name: str, where: str, missing: str) -> str:
+    """``record[name]``, a non-empty string; DataError naming the line otherwise (``missing`` says what
+    every line needs)."""
+    if name not in record:
+        raise DataError(f'{where}: the "{name}" field is missing; {missing}')
+    value = record[name]
+    if not isinstance(value, str):
+        raise DataError(f'{where}: "{name}" must be a string, got {type(value).__name__}')
+    if not value.strip():
+        raise DataError(f'{where}: "{name}" is empty; drop the line or give it some text')
+    return value
+
+
+def parse_line(line: str, kind: str, source: str, number: int, targets: Targets) -> Example | None:
+    """Line ``number`` of ``source`` as an Example (None when blank); DataError naming the line if wrong."""
+    where = f"{source}:{number}"
+    if not line.strip():
+        return None
+    record = json_object(line, where, '{"text": …}')
+    text = text_field(record, "text", where, 'every example needs "text"')
     name = TARGET_FIELDS[kind]
     if name not in record:
         if targets == "required":

@@ -42,7 +42,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from rnnlab.errors import CheckpointError
+from rnnlab.errors import CheckpointError, ConfigError
 
 CHECKPOINT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -391,3 +391,21 @@ class RunDir:
 
     def has_checkpoint(self) -> bool:
         return (find_checkpoint(self.latest) / STATE_FILE).is_file()
+
+
+def load_run_weights(run: RunDir, model: nn.Module, weights: str = "final") -> None:
+    """Load a run's ``weights`` into ``model``: "final" (``model.safetensors``, float16 bundles
+    widened; the latest checkpoint when the run has not finished), "best" or "latest"."""
+    from rnnlab.train.config import WEIGHTS
+
+    if weights not in WEIGHTS:
+        raise ConfigError(f"unknown weights {weights!r}; options are {list(WEIGHTS)}")
+    if weights == "final" and run.model.is_file():
+        load_weights(model, run.model, upcast=True)
+        return
+    folder = find_checkpoint(run.best if weights == "best" else run.latest)
+    if not (folder / STATE_FILE).is_file():
+        raise CheckpointError(
+            f"{run.path} has no {weights} weights yet: neither model.safetensors nor {folder}"
+        )
+    read_checkpoint(folder, model)

@@ -26,7 +26,7 @@ from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 from rnnlab.train import checkpoint as ckpt
 from rnnlab.train import distributed as ddp
 from rnnlab.train.batches import evaluation_batches, training_batches
-from rnnlab.train.config import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, WEIGHTS, TrainConfig
+from rnnlab.train.config import DEFAULT_VALID_FRACTION, RECIPE_MODEL_DEFAULTS, TrainConfig
 from rnnlab.train.corpus import IdArray, encode, encode_all, load_lm_corpus, read_lines, split_lines
 from rnnlab.train.corpus_cache import CachedCorpus, cached_lm_corpus
 from rnnlab.train.distributed import resolve_device
@@ -264,21 +264,11 @@ def load_run(run_dir: str | Path, weights: str = "final") -> tuple[RNNLM, Vocab,
     ``weights``: "final" (``model.safetensors``; falls back to the latest checkpoint when the run
     has not finished), "best" (best validation) or "latest".
     """
-    if weights not in WEIGHTS:
-        raise ConfigError(f"unknown weights {weights!r}; options are {list(WEIGHTS)}")
     run = ckpt.RunDir(run_dir)
     config = run.read_config()
     model = RNNLM(RNNLMConfig.from_dict(config["model"]))
     vocab = Vocab.load(run.vocab)
-    if weights == "final" and run.model.is_file():
-        ckpt.load_weights(model, run.model, upcast=True)
-    else:
-        folder = ckpt.find_checkpoint(run.best if weights == "best" else run.latest)
-        if not (folder / ckpt.STATE_FILE).is_file():
-            raise CheckpointError(
-                f"{run.path} has no {weights} weights yet: neither model.safetensors nor {folder}"
-            )
-        ckpt.read_checkpoint(folder, model)
+    ckpt.load_run_weights(run, model, weights)
     return model.eval(), vocab, config
 
 

@@ -14,15 +14,16 @@ function showError(message) {
 }
 
 // FastAPI answers 422 with a list of field errors, rnnlab's own checks with one message.
-function errorText(detail) {
+// (couplet.js uses it too, with its own field names.)
+function errorText(detail, names = FIELD_NAMES, fallback = "the server could not write poems") {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
     return detail.map((e) => {
       const field = (e.loc || []).filter((part) => part !== "body").join(".");
-      return `${FIELD_NAMES[field] || field}: ${e.msg}`;
+      return `${names[field] || field}: ${e.msg}`;
     }).join("\n");
   }
-  return "the server could not write poems";
+  return fallback;
 }
 
 async function loadModels() {
