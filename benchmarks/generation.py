@@ -30,10 +30,13 @@ def suite_entry(ctx: Context) -> list[Section]:
         sections = [
             Section(
                 "generation",
-                "Poem generation with the bundled model (torch, 1 thread)",
+                "Poem generation with the bundled model (the default engine, 1 thread)",
                 ["single_poem_seconds", "single_chars_per_s", "batched_chars_per_s", "batch"],
                 [speed],
-                [f"model: {poet.description}", "五言绝句 (24 characters with punctuation) per poem"],
+                [
+                    f"model: {poet.description}; engine: {type(poet.model).__name__}",
+                    "五言绝句 (24 characters with punctuation) per poem",
+                ],
             )
         ]
         tang = None if ctx.data_dir is None else ctx.data_dir / "tang" / "tang.jsonl"

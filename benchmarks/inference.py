@@ -49,7 +49,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,6 +57,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 RESULTS = ROOT / "benchmarks" / "results" / "inference.json"
 PROMPT = "床前明月光"
+
+if TYPE_CHECKING:
+    from benchmarks.suite import Context, Section
 
 
 def env_with_src() -> dict[str, str]:
@@ -330,6 +333,54 @@ def server(requests: int, clients: int, workers: int, timeout: float) -> dict[st
 
 
 # --------------------------------------------------------------------------------------- main
+
+
+def suite_entry(ctx: Context) -> list[Section]:
+    """`python -m benchmarks`: cold start (not in --quick) and generation speed of the NumPy engine
+    against the bare NumPy loop and the torch engine, interleaved; the server part stays in main()."""
+    from benchmarks.suite import Section
+
+    sections = []
+    if ctx.mode != "quick":
+        start = cold(ctx.pick(1, 3, 5))
+        rows = [
+            {
+                "command": name,
+                "seconds": seconds,
+                "× import torch": seconds / start["seconds"]["import_torch"],
+            }
+            for name, seconds in start["seconds"].items()
+        ]
+        sections.append(
+            Section(
+                "inference_cold",
+                "Cold start: a new process until it exits (median of rounds)",
+                ["command", "seconds", "× import torch"],
+                rows,
+                [f"goal: {start['goal']} — {'met' if start['met'] else 'not met'}"],
+            )
+        )
+    speed = generation(ctx.pick(1, 3, 5))
+    rates = speed["chars_per_second"]
+    rows = [
+        {
+            "case": name,
+            "chars/s": rate,
+            "× bare NumPy": rate / rates["bare_numpy_64" if name.endswith("64") else "bare_numpy_1"],
+        }
+        for name, rate in rates.items()
+    ]
+    met = "met" if speed["met_single"] and speed["met_batched"] else "not met"
+    sections.append(
+        Section(
+            "inference",
+            "Generation with the bundled model: NumPy engine, bare NumPy loop, torch engine (1 thread)",
+            ["case", "chars/s", "× bare NumPy"],
+            rows,
+            [f"goal: {speed['goal']} — {met}", "_1: one poem at a time; _64: 64 rows decoded together"],
+        )
+    )
+    return sections
 
 
 def main() -> None:

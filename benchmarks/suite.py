@@ -39,7 +39,8 @@ ENTRIES: dict[str, str] = {
     "lm_training": "benchmarks.throughput:suite_entry",
     "scaling": "benchmarks.scaling:suite_entry",
     "generation": "benchmarks.generation:suite_entry",
-    # "inference": "benchmarks.inference:suite_entry",  # the NumPy engine's generation speed
+    "inference": "benchmarks.inference:suite_entry",  # the NumPy engine's cold start and speed
+    "cells_quality": "benchmarks.cells_at_equal_time:suite_entry",  # recorded unless --full
 }
 MODES = ("quick", "default", "full")
 

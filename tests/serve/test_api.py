@@ -103,6 +103,27 @@ def test_metre_gives_regulated_poems_and_refuses_a_breaking_prefix(client: TestC
     assert response.status_code == 200, response.text
     for poem in response.json()["poems"]:
         assert check_poem(poem).regulated, poem
+
+
+def test_every_regulated_form_comes_with_the_checkers_tone_marks(client: TestClient) -> None:
+    """Each poem's "metre" is `rnnlab metre`'s verdict: one tone mark per character of every line,
+    the same pattern, rhyme group and violations as check_poem; text of no regulated form gets null."""
+    from rnnlab.serve.app import metre_info
+    from rnnlab.poetics.checker import check_poem
+
+    body = post(client, prefix="床前明月光", num=3, seed=5).json()
+    assert len(body["metre"]) == len(body["poems"]) == 3
+    for poem, metre in zip(body["poems"], body["metre"], strict=True):
+        report = check_poem(poem)
+        assert [len(t) for t in metre["tones"]] == [len(line) for line in report.lines]
+        assert metre["tones"] == report.to_dict()["tones"]
+        assert set("".join(metre["tones"])) <= set("平仄〇？")
+        assert (metre["pattern"], metre["rhyme_group"]) == (report.pattern.name, report.rhyme_group)
+        assert metre["regulated"] == report.regulated
+        assert [(v["line"], v["col"], v["rule"]) for v in metre["violations"]] == [
+            (v.line, v.col, v.rule.value) for v in report.violations
+        ]
+    assert metre_info("春眠不觉晓，处处闻啼鸟。") is None  # two lines: no form to judge
     response = post(client, prefix="春风春风", metre=True)
     assert response.status_code == 422
     assert "character 4 of line 1" in response.json()["detail"]

@@ -13,7 +13,7 @@ FIVE_CHAR_QUATRAIN = re.compile(r"^\w{5}，\n\w{5}。\n\w{5}，\n\w{5}。$")
 
 
 def poem_lines(page: Any, index: int = 0) -> list[str]:
-    lines = page.locator("[data-testid=poem]").nth(index).locator(".lines p").all_inner_texts()
+    lines = page.locator("[data-testid=poem]").nth(index).locator(".lines p:not(.tones)").all_inner_texts()
     return [line.strip() for line in lines]
 
 
@@ -45,3 +45,26 @@ def test_bad_input_shows_the_message_inline(page: Any) -> None:
     page.click("#generate")
     page.wait_for_function("document.getElementById('error').textContent.includes('does not know')")
     assert "𠀀" in error.inner_text()
+
+
+def test_metre_poems_show_a_tone_mark_beside_every_character(page: Any) -> None:
+    """Tick 格律 and write: under each line of each poem one 平/仄 mark per character (the
+    punctuation gets none), and the footer gives the verdict 合律 — the checker's marks, on screen."""
+    page.wait_for_function("document.querySelectorAll('#model option').length > 0")
+    page.fill("#prefix", "白日依山尽")
+    page.fill("#seed", "3")
+    page.check("#metre")
+    page.click("#generate")
+    # Poems of an earlier test may still be on screen: wait for this request's.
+    page.wait_for_function(
+        "document.querySelector('[data-testid=poem] .lines p')?.textContent.startsWith('白日依山尽')"
+    )
+    poem = page.locator("[data-testid=poem]").first
+    lines = poem_lines(page)
+    rows = poem.locator("[data-testid=tones]")
+    assert rows.count() == len(lines) == 4
+    for i, line in enumerate(lines):
+        marks = rows.nth(i).locator("span").all_inner_texts()
+        assert len(marks) == len(line)
+        assert all(m in "平仄〇" for m in marks[:5]) and marks[5].strip() == ""
+    assert "合律" in poem.locator("footer").inner_text()

@@ -2,7 +2,8 @@
 
     request  POST /api/poems {"prefix": "床前明月光", "num": 2, "seed": 1}
     response 200 {"poems": ["床前明月光，\\n…。", …], "model": "tang-lstm",
-                  "form": "5x4", "form_name": "五言绝句"}
+                  "form": "5x4", "form_name": "五言绝句",
+                  "metre": [{"tones": ["平平平仄平", …], "pattern": "平起首句入韵", …}, …]}
     errors   422 {"detail": [{"loc": ["body", "num"], "msg": "…"}]}     a field out of its limits
              422 {"detail": "the prefix has characters this model does not know: 𠀀; …"}
              503 {"detail": "the server is busy: …"}  (with Retry-After) too many requests waiting
@@ -126,11 +127,51 @@ class GenerateRequest(BaseModel):
         )
 
 
+class Fault(BaseModel):
+    line: int = Field(description="0-based line of the character")
+    col: int = Field(description="0-based position in the line")
+    char: str
+    rule: str = Field(description="the broken rule: 对 粘 二四六 孤平 三平尾 韵")
+    detail: str
+
+
+class MetreInfo(BaseModel):
+    """`rnnlab metre`'s verdict on one poem (the Pingshui rhyme book's tones)."""
+
+    tones: list[str] = Field(description="one mark per character of each line: 平, 仄, 〇 where either fits, ？ if unknown")
+    pattern: str = Field(description="the regulated-verse pattern the poem matches best")
+    rhyme_group: str | None = Field(description="the Pingshui rhyme group of the rhyming lines")
+    regulated: bool = Field(description="no rule of regulated verse broken")
+    violations: list[Fault]
+
+
 class GenerateResponse(BaseModel):
     poems: list[str] = Field(description="each poem's lines joined by newlines")
     model: str
     form: str = Field(description="the form written, e.g. 5x4")
     form_name: str = Field(description="its Chinese name, e.g. 五言绝句")
+    metre: list[MetreInfo | None] = Field(
+        description="each poem's tone marks and verdict (as `rnnlab metre`); null for a poem that is "
+        "not 4 or 8 lines of 5 or 7 characters"
+    )
+
+
+def metre_info(poem: str) -> MetreInfo | None:
+    """The metre check of a generated poem, or None when it has no regulated form to check."""
+    from rnnlab.poetics.checker import check_poem
+
+    try:
+        report = check_poem(poem)
+    except DataError:  # not 绝句 or 律诗 lengths (e.g. a free prefix): nothing to judge
+        return None
+    data = report.to_dict()
+    return MetreInfo(
+        tones=data["tones"],  # type: ignore[arg-type]
+        pattern=report.pattern.name,
+        rhyme_group=report.rhyme_group,
+        regulated=report.regulated,
+        violations=data["violations"],  # type: ignore[arg-type]
+    )
 
 
 class ModelInfo(BaseModel):
@@ -316,11 +357,13 @@ def create_app(
         else:  # off the event loop: loading the model or building the rhyme table takes a while
             poem_job, future = await run_in_threadpool(registry.submit, body.model, request)
         await asyncio.wrap_future(future)  # the decoder thread resolves it when the poems are done
+        poems = poem_job.poems()
         return GenerateResponse(
-            poems=poem_job.poems(),
+            poems=poems,
             model=body.model,
             form=str(form),
             form_name=FORM_NAMES.get(str(form), str(form)),
+            metre=[metre_info(poem) for poem in poems],  # about 1 ms a poem
         )
 
     add_couplet_routes(app, couplet_models, device, engine, max_rows=max_rows, max_waiting=max_waiting)

@@ -54,6 +54,7 @@ function requestBody() {
     acrostic: $("acrostic").value,
     form: $("form").value || null,
     rhyme: $("rhyme").checked,
+    metre: $("metre").checked,
     num: Number($("num").value),
     temperature: Number($("temperature").value),
     top_p: Number($("top_p").value),
@@ -64,25 +65,64 @@ function requestBody() {
   return body;
 }
 
+// One line of tone marks under a verse line: a mark per character, aligned under it (the
+// punctuation after the line gets an empty cell); a broken rule's character is marked and
+// its rule shown on hover.
+function toneRow(line, tones, faults) {
+  const row = document.createElement("p");
+  row.className = "tones";
+  row.dataset.testid = "tones";
+  let k = 0;
+  for (const ch of line) {
+    const cell = document.createElement("span");
+    if (/[，。？！；：、,.]/.test(ch) || k >= tones.length) {
+      cell.textContent = "\u3000";
+    } else {
+      cell.textContent = tones[k];
+      cell.className = tones[k] === "平" ? "ping" : tones[k] === "仄" ? "ze" : "either";
+      const fault = faults.get(k);
+      if (fault) {
+        cell.classList.add("fault");
+        cell.title = `${fault.rule}: ${fault.detail}`;
+      }
+      k += 1;
+    }
+    row.append(cell);
+  }
+  return row;
+}
+
+function metreVerdict(metre) {
+  if (!metre) return "";
+  const rhyme = metre.rhyme_group ? ` · ${metre.rhyme_group}` : "";
+  const verdict = metre.regulated ? "合律 regulated" : `${metre.violations.length} 处失律 violation(s)`;
+  return ` · ${metre.pattern}${rhyme} · ${verdict}`;
+}
+
 function showPoems(result) {
   const list = $("poems");
   list.replaceChildren();
-  for (const text of result.poems) {
+  result.poems.forEach((text, i) => {
+    const metre = (result.metre || [])[i] || null;
     const poem = document.createElement("article");
     poem.className = "poem";
     poem.dataset.testid = "poem";
     const lines = document.createElement("div");
     lines.className = "lines";
-    for (const line of text.split("\n")) {
+    text.split("\n").forEach((line, n) => {
       const p = document.createElement("p");
       p.textContent = line;
       lines.append(p);
-    }
+      if (metre && metre.tones[n]) {
+        const faults = new Map(metre.violations.filter((v) => v.line === n).map((v) => [v.col, v]));
+        lines.append(toneRow(line, metre.tones[n], faults));
+      }
+    });
     const footer = document.createElement("footer");
-    footer.textContent = `${result.form_name} · ${result.model}`;
+    footer.textContent = `${result.form_name} · ${result.model}${metreVerdict(metre)}`;
     poem.append(lines, footer);
     list.append(poem);
-  }
+  });
 }
 
 async function generate(event) {
