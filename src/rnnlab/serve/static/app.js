@@ -55,6 +55,7 @@ function requestBody() {
     form: $("form").value || null,
     rhyme: $("rhyme").checked,
     metre: $("metre").checked,
+    tone_marks: true,
     num: Number($("num").value),
     temperature: Number($("temperature").value),
     top_p: Number($("top_p").value),
