@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import threading
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
@@ -35,13 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from rnnlab import __version__
-from rnnlab.errors import CheckpointError, ConfigError, DataError
+from rnnlab.errors import ConfigError, DataError
 from rnnlab.generate.decoding import DecodeJob
 from rnnlab.generate.poems import FORM_NAMES, PoemJob, PoemRequest, is_hanzi, resolve_form
 from rnnlab.inference.loading import choose_engine
 from rnnlab.poet import Poet
-from rnnlab.pretrained import DEFAULT_POET, bundled_dir, describe
-from rnnlab.serve.batching import BatchWorker, ServerBusy, log
+from rnnlab.pretrained import DEFAULT_POET, bundled_dir
+from rnnlab.serve.batching import ModelRegistry, ServerBusy
 from rnnlab.serve.couplets import add_couplet_routes
 
 STATIC = Path(__file__).parent / "static"
@@ -141,7 +140,9 @@ class Fault(BaseModel):
 class MetreInfo(BaseModel):
     """`rnnlab metre`'s verdict on one poem (the Pingshui rhyme book's tones)."""
 
-    tones: list[str] = Field(description="one mark per character of each line: 平, 仄, 〇 where either fits, ？ if unknown")
+    tones: list[str] = Field(
+        description="one mark per character of each line: 平, 仄, 〇 where either fits, ？ if unknown"
+    )
     pattern: str = Field(description="the regulated-verse pattern the poem matches best")
     rhyme_group: str | None = Field(description="the Pingshui rhyme group of the rhyming lines")
     regulated: bool = Field(description="no rule of regulated verse broken")
@@ -185,13 +186,8 @@ class ModelInfo(BaseModel):
     engine: str = Field(description="what steps the model: numpy or torch")
 
 
-class PoetRegistry:
-    """Model names → run folders (None: the bundled model); each loads on first use, once, and gets
-    its own decoder thread (:class:`BatchWorker`).
-
-    Descriptions and engines are read up front from each folder's config.json, so a wrong folder
-    fails when the app is created rather than at the first request.
-    """
+class PoetRegistry(ModelRegistry[Poet]):
+    """The poem models of the app (see :class:`~rnnlab.serve.batching.ModelRegistry`)."""
 
     def __init__(
         self,
@@ -201,50 +197,17 @@ class PoetRegistry:
         max_rows: int = 64,
         max_waiting: int = 256,
     ) -> None:
-        self.folders = dict(models)
-        self.device, self.engine = device, engine
-        self.max_rows, self.max_waiting = max_rows, max_waiting
-        self.descriptions = {name: describe(self._checked(name)) for name in self.folders}
-        self.engines = {name: choose_engine(self._checked(name), engine, device)[0] for name in self.folders}
-        self._poets: dict[str, Poet] = {}
-        self._workers: dict[str, BatchWorker] = {}
-        self._locks = {name: threading.Lock() for name in self.folders}  # one load per model
+        super().__init__(models, device, engine, max_rows, max_waiting)
+        self.engines = {name: choose_engine(self.folder(name), engine, device)[0] for name in self.folders}
 
-    def _checked(self, name: str) -> Path:
-        folder = self.folders[name]
-        if folder is None:
-            return bundled_dir(DEFAULT_POET)
-        if not (Path(folder) / "config.json").is_file():
-            raise CheckpointError(
-                f"model {name!r}: {folder} is not a run folder (no config.json); "
-                "give a folder written by `rnnlab train` or `rnnlab bundle`"
-            )
-        return Path(folder)
+    def bundled(self) -> Path:
+        return bundled_dir(DEFAULT_POET)
 
-    def names(self) -> list[str]:
-        return list(self.folders)
+    def load(self, folder: str | Path | None) -> Poet:
+        return Poet.load(folder, device=self.device, engine=self.engine)
 
-    def loaded(self) -> list[str]:
-        """The names of the models loaded so far."""
-        return list(self._poets)
-
-    def get(self, name: str) -> Poet:
-        """The loaded poet ``name`` (KeyError for an unknown name)."""
-        with self._locks[name]:
-            if name not in self._poets:
-                poet = Poet.load(self.folders[name], device=self.device, engine=self.engine)
-                if poet.notice:
-                    log.warning("%s", poet.notice)
-                self._poets[name] = poet
-            return self._poets[name]
-
-    def worker(self, name: str) -> BatchWorker:
-        """The decoder of model ``name``, started on first use with the poet's model as it is then."""
-        poet = self.get(name)
-        with self._locks[name]:
-            if name not in self._workers:
-                self._workers[name] = BatchWorker(poet.model, self.max_rows, self.max_waiting, name=name)
-            return self._workers[name]
+    def stepper(self, model: Poet) -> Any:
+        return model.model
 
     def prepare(self, name: str, request: PoemRequest) -> PoemJob:
         """Load the model if needed and check ``request`` against it (ConfigError/DataError if bad)."""
@@ -253,7 +216,7 @@ class PoetRegistry:
     def ready(self, name: str, request: PoemRequest) -> bool:
         """Whether submitting ``request`` is quick: its model and decoder are up and, for a rhymed
         request, the rhyme table is built (the first one reads pypinyin for every character)."""
-        poet = self._poets.get(name)
+        poet = self._models.get(name)
         return name in self._workers and poet is not None and (not request.rhyme or poet.tables.rhymes_ready)
 
     def submit(self, name: str, request: PoemRequest) -> tuple[PoemJob, Future[DecodeJob]]:
@@ -266,11 +229,6 @@ class PoetRegistry:
         poem_job, future = self.submit(name, request)
         future.result()
         return poem_job.poems()
-
-    def close(self) -> None:
-        """Stop every decoder thread (after the jobs it holds)."""
-        for worker in self._workers.values():
-            worker.close()
 
 
 def create_app(

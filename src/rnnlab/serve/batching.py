@@ -24,11 +24,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
-from rnnlab.errors import RnnlabError
+from rnnlab.errors import CheckpointError, RnnlabError
 from rnnlab.generate.decoding import DecodeBatch, DecodeJob
 
 log = logging.getLogger("rnnlab.serve")
@@ -157,3 +159,93 @@ class BatchWorker:
             future.set_exception(err)
         self._running.clear()
         self.batch = DecodeBatch(self.batch.stepper)
+
+
+M = TypeVar("M")
+
+
+class ModelRegistry(Generic[M]):
+    """Model names → run folders (None: the bundled model); each model loads on its first request,
+    once, and gets its own decoder thread (:class:`BatchWorker`). Subclasses say how a folder is
+    found, loaded and stepped; the poem and couplet registries of the web app share the rest.
+
+    Descriptions are read up front from each folder's config.json, so a wrong folder fails when
+    the app is created rather than at the first request.
+    """
+
+    what = "model"  # in error messages: "model 'x': … is not a run folder"
+    written_by = "`rnnlab train` or `rnnlab bundle`"
+
+    def __init__(
+        self,
+        models: Mapping[str, str | Path | None],
+        device: str = "cpu",
+        engine: str = "auto",
+        max_rows: int = 64,
+        max_waiting: int = 256,
+    ) -> None:
+        from rnnlab.pretrained import describe
+
+        self.folders = dict(models)
+        self.device, self.engine = device, engine
+        self.max_rows, self.max_waiting = max_rows, max_waiting
+        self.descriptions = {name: describe(self.folder(name)) for name in self.folders}
+        self._models: dict[str, M] = {}
+        self._workers: dict[str, BatchWorker] = {}
+        self._locks = {name: threading.Lock() for name in self.folders}  # one load per model
+
+    # What a subclass provides.
+    def bundled(self) -> Path:
+        raise NotImplementedError
+
+    def load(self, folder: str | Path | None) -> M:
+        raise NotImplementedError
+
+    def stepper(self, model: M) -> Any:
+        raise NotImplementedError
+
+    # Shared.
+    def folder(self, name: str) -> Path:
+        """The run folder of ``name``, checked to hold a run (CheckpointError naming the fix if not)."""
+        folder = self.folders[name]
+        if folder is None:
+            return self.bundled()
+        if not (Path(folder) / "config.json").is_file():
+            raise CheckpointError(
+                f"{self.what} {name!r}: {folder} is not a run folder (no config.json); "
+                f"give a folder written by {self.written_by}"
+            )
+        return Path(folder)
+
+    def names(self) -> list[str]:
+        return list(self.folders)
+
+    def loaded(self) -> list[str]:
+        """The names of the models loaded so far."""
+        return list(self._models)
+
+    def get(self, name: str) -> M:
+        """The loaded model ``name`` (KeyError for an unknown name)."""
+        with self._locks[name]:
+            if name not in self._models:
+                model = self.load(self.folders[name])
+                notice = getattr(model, "notice", None)
+                if notice:
+                    log.warning("%s", notice)
+                self._models[name] = model
+            return self._models[name]
+
+    def worker(self, name: str) -> BatchWorker:
+        """The decoder of model ``name``, started on first use."""
+        model = self.get(name)
+        with self._locks[name]:
+            if name not in self._workers:
+                self._workers[name] = BatchWorker(
+                    self.stepper(model), self.max_rows, self.max_waiting, name=name
+                )
+            return self._workers[name]
+
+    def close(self) -> None:
+        """Stop every decoder thread (after the jobs it holds)."""
+        for worker in self._workers.values():
+            worker.close()

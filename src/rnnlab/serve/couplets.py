@@ -15,10 +15,10 @@ source, so requests of different lengths decode together.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from fastapi.concurrency import run_in_threadpool
@@ -33,12 +33,10 @@ from rnnlab.couplet import (
     choose_couplet_engine,
     read_run_config,
 )
-from rnnlab.errors import CheckpointError
 from rnnlab.generate.couplets import MARKS, MAX_CHARS, CoupletRequest
 from rnnlab.generate.decoding import DecodeJob
 from rnnlab.generate.poems import is_hanzi
-from rnnlab.pretrained import describe
-from rnnlab.serve.batching import BatchWorker, log
+from rnnlab.serve.batching import ModelRegistry
 
 
 class CoupletBody(BaseModel):
@@ -110,13 +108,16 @@ class CoupletModelInfo(BaseModel):
     engine: str = Field(description="what steps the model: numpy or torch")
 
 
-class CoupletRegistry:
-    """Model names → run folders (None: the bundled model); each loads on first use, once.
+class CoupletRegistry(ModelRegistry[CoupletWriter]):
+    """The couplet models of the app (see :class:`~rnnlab.serve.batching.ModelRegistry`).
 
     Sampling requests are queued on the model's :class:`~rnnlab.serve.batching.BatchWorker`, one
     job per clause, and decode in its continuous batch beside every other request of that model;
     beam-search requests are searched in the request's own worker thread (a beam is a few rows).
     """
+
+    what = "couplet model"
+    written_by = "`rnnlab seq2seq train` or `rnnlab bundle`"
 
     def __init__(
         self,
@@ -126,46 +127,22 @@ class CoupletRegistry:
         max_rows: int = 64,
         max_waiting: int = 256,
     ) -> None:
-        self.folders = dict(models)
-        self.device, self.engine = device, engine
-        self.max_rows, self.max_waiting = max_rows, max_waiting
-        self.descriptions = {name: describe(self._checked(name)) for name in self.folders}
+        super().__init__(models, device, engine, max_rows, max_waiting)
         self.engines = {
             name: choose_couplet_engine(
-                self._checked(name), read_run_config(self._checked(name)), engine, device
+                self.folder(name), read_run_config(self.folder(name)), engine, device
             )[0]
             for name in self.folders
         }
-        self._writers: dict[str, CoupletWriter] = {}
-        self._workers: dict[str, BatchWorker] = {}
-        self._locks = {name: threading.Lock() for name in self.folders}
 
-    def _checked(self, name: str) -> Path:
-        folder = self.folders[name]
-        if folder is None:
-            return bundled_couplet_dir()
-        if not (Path(folder) / "config.json").is_file():
-            raise CheckpointError(
-                f"couplet model {name!r}: {folder} is not a run folder (no config.json); "
-                "give a folder written by `rnnlab seq2seq train` or `rnnlab bundle`"
-            )
-        return Path(folder)
+    def bundled(self) -> Path:
+        return bundled_couplet_dir()
 
-    def get(self, name: str) -> CoupletWriter:
-        with self._locks[name]:
-            if name not in self._writers:
-                writer = CoupletWriter.load(self.folders[name], device=self.device, engine=self.engine)
-                if writer.notice:
-                    log.warning("%s", writer.notice)
-                self._writers[name] = writer
-            return self._writers[name]
+    def load(self, folder: str | Path | None) -> CoupletWriter:
+        return CoupletWriter.load(folder, device=self.device, engine=self.engine)
 
-    def worker(self, name: str) -> BatchWorker:
-        writer = self.get(name)
-        with self._locks[name]:
-            if name not in self._workers:
-                self._workers[name] = BatchWorker(writer.stepper, self.max_rows, self.max_waiting, name=name)
-            return self._workers[name]
+    def stepper(self, model: CoupletWriter) -> Any:
+        return model.stepper
 
     def submit(self, name: str, request: CoupletRequest) -> tuple[PreparedCouplets, list[Future[DecodeJob]]]:
         """Check the request and queue its clauses' jobs (sampling); ServerBusy when too many wait."""
@@ -183,10 +160,6 @@ class CoupletRegistry:
         for future in futures:
             future.result()
         return prepared.uppers[0], prepared.lines(prepared.answers())[0]
-
-    def close(self) -> None:
-        for worker in self._workers.values():
-            worker.close()
 
 
 def add_couplet_routes(
