@@ -106,10 +106,11 @@ def test_metre_gives_regulated_poems_and_refuses_a_breaking_prefix(client: TestC
 
 
 def test_every_regulated_form_comes_with_the_checkers_tone_marks(client: TestClient) -> None:
-    """Asked for with "tone_marks", each poem's "metre" is `rnnlab metre`'s verdict: one tone mark per character of every line,
-    the same pattern, rhyme group and violations as check_poem; text of no regulated form gets null."""
-    from rnnlab.serve.app import metre_info
+    """Asked for with "tone_marks", each poem's "metre" is `rnnlab metre`'s verdict: one tone mark
+    per character of every line, the same pattern, rhyme group and violations as check_poem; text
+    of no regulated form gets null."""
     from rnnlab.poetics.checker import check_poem
+    from rnnlab.serve.app import metre_info
 
     assert post(client, prefix="床前明月光", num=1, seed=5).json()["metre"] is None  # only on request
     body = post(client, prefix="床前明月光", num=3, seed=5, tone_marks=True).json()
