@@ -189,16 +189,8 @@ class ModelInfo(BaseModel):
 class PoetRegistry(ModelRegistry[Poet]):
     """The poem models of the app (see :class:`~rnnlab.serve.batching.ModelRegistry`)."""
 
-    def __init__(
-        self,
-        models: Mapping[str, str | Path | None],
-        device: str = "cpu",
-        engine: str = "auto",
-        max_rows: int = 64,
-        max_waiting: int = 256,
-    ) -> None:
-        super().__init__(models, device, engine, max_rows, max_waiting)
-        self.engines = {name: choose_engine(self.folder(name), engine, device)[0] for name in self.folders}
+    def engine_for(self, folder: Path) -> str:
+        return choose_engine(folder, self.engine, self.device)[0]
 
     def bundled(self) -> Path:
         return bundled_dir(DEFAULT_POET)

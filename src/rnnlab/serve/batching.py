@@ -169,8 +169,8 @@ class ModelRegistry(Generic[M]):
     once, and gets its own decoder thread (:class:`BatchWorker`). Subclasses say how a folder is
     found, loaded and stepped; the poem and couplet registries of the web app share the rest.
 
-    Descriptions are read up front from each folder's config.json, so a wrong folder fails when
-    the app is created rather than at the first request.
+    Descriptions and engines are read up front from each folder's config.json, so a wrong folder
+    fails when the app is created rather than at the first request.
     """
 
     what = "model"  # in error messages: "model 'x': … is not a run folder"
@@ -189,13 +189,19 @@ class ModelRegistry(Generic[M]):
         self.folders = dict(models)
         self.device, self.engine = device, engine
         self.max_rows, self.max_waiting = max_rows, max_waiting
-        self.descriptions = {name: describe(self.folder(name)) for name in self.folders}
+        checked = {name: self.folder(name) for name in self.folders}
+        self.descriptions = {name: describe(folder) for name, folder in checked.items()}
+        self.engines = {name: self.engine_for(folder) for name, folder in checked.items()}
         self._models: dict[str, M] = {}
         self._workers: dict[str, BatchWorker] = {}
         self._locks = {name: threading.Lock() for name in self.folders}  # one load per model
 
     # What a subclass provides.
     def bundled(self) -> Path:
+        raise NotImplementedError
+
+    def engine_for(self, folder: Path) -> str:
+        """What will step the model in ``folder`` ("numpy" or "torch"), read without loading it."""
         raise NotImplementedError
 
     def load(self, folder: str | Path | None) -> M:

@@ -119,21 +119,8 @@ class CoupletRegistry(ModelRegistry[CoupletWriter]):
     what = "couplet model"
     written_by = "`rnnlab seq2seq train` or `rnnlab bundle`"
 
-    def __init__(
-        self,
-        models: Mapping[str, str | Path | None],
-        device: str = "cpu",
-        engine: str = "auto",
-        max_rows: int = 64,
-        max_waiting: int = 256,
-    ) -> None:
-        super().__init__(models, device, engine, max_rows, max_waiting)
-        self.engines = {
-            name: choose_couplet_engine(
-                self.folder(name), read_run_config(self.folder(name)), engine, device
-            )[0]
-            for name in self.folders
-        }
+    def engine_for(self, folder: Path) -> str:
+        return choose_couplet_engine(folder, read_run_config(folder), self.engine, self.device)[0]
 
     def bundled(self) -> Path:
         return bundled_couplet_dir()

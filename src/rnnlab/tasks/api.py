@@ -195,7 +195,26 @@ def train_task(
     torch.manual_seed(train_config.seed)  # the initial weights are part of the reproducible run
     model = build_model(kind, config.to_dict())
     if world.is_main:  # under torchrun every rank builds the same model; rank 0 alone writes
-        _write_run(run, codec, options, config, train_config, model, data, valid, valid_fraction, train, held)
+        run.path.mkdir(parents=True, exist_ok=True)
+        codec.vocab.save(run.vocab)
+        ckpt.atomic_write_json(
+            run.config,
+            {
+                "task": options.to_dict(),
+                "labels": codec.labels,
+                "model": config.to_dict(),
+                "train": train_config.to_dict(),
+                "data": {
+                    "path": str(Path(data).resolve()),
+                    "valid": None if valid is None else str(Path(valid).resolve()),
+                    "valid_fraction": valid_fraction,
+                    "train_examples": len(train),
+                    "valid_examples": len(held),
+                    "train_chars": sum(len(e.text) for e in train),
+                },
+                "parameters": sum(p.numel() for p in model.parameters()),
+            },
+        )
     ddp.barrier(world)
     trainer = Trainer(
         make_objective(model, codec.labels),
@@ -207,42 +226,6 @@ def train_task(
         progress=progress,
     )
     return trainer.fit()
-
-
-def _write_run(
-    run: ckpt.RunDir,
-    codec: TaskCodec,
-    options: TaskOptions,
-    config: ClassifierConfig | TaggerConfig | MultiOutputConfig,
-    train_config: TrainConfig,
-    model: torch.nn.Module,
-    data: str | Path,
-    valid: str | Path | None,
-    valid_fraction: float,
-    train: Sequence[Any],
-    held: Sequence[Any],
-) -> None:
-    """The run folder's vocabulary and config.json, before the first update."""
-    run.path.mkdir(parents=True, exist_ok=True)
-    codec.vocab.save(run.vocab)
-    ckpt.atomic_write_json(
-        run.config,
-        {
-            "task": options.to_dict(),
-            "labels": codec.labels,
-            "model": config.to_dict(),
-            "train": train_config.to_dict(),
-            "data": {
-                "path": str(Path(data).resolve()),
-                "valid": None if valid is None else str(Path(valid).resolve()),
-                "valid_fraction": valid_fraction,
-                "train_examples": len(train),
-                "valid_examples": len(held),
-                "train_chars": sum(len(e.text) for e in train),
-            },
-            "parameters": sum(p.numel() for p in model.parameters()),
-        },
-    )
 
 
 def _resume(
