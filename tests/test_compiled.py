@@ -60,26 +60,70 @@ def test_compiled_variants_equal_the_autograd_definition(device: str, cell: str)
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
+def _lstm_step_args(batch: int, hidden: int = 4) -> tuple[object, ...]:
+    """Arguments of kernels.lstm_step_forward with every variant on (mask, dropout, both norms)."""
+    h = hidden
+    return (
+        torch.empty(batch, h), torch.randn(batch, 4 * h), torch.randn(batch, h), torch.randn(4 * h, h).t(),
+        torch.randn(batch, h), torch.randn(batch, h), torch.rand(batch, 1) > 0.3, torch.full((batch, h), 2.0),
+        None, torch.rand(4 * h) + 0.5, torch.rand(h) + 0.5, torch.randn(h), 1e-5,
+    )  # fmt: skip
+
+
+def _run(kernel: object, args: tuple[object, ...]) -> list[torch.Tensor]:
+    """The step's returned tensors and the output it wrote into its slot (args[0])."""
+    with torch.no_grad():
+        returned = kernel(*args)  # type: ignore[operator]
+    return [args[0].clone(), *torch.utils._pytree.tree_leaves(returned)]  # type: ignore[attr-defined]
+
+
 @needs_compiler
-def test_lstm_forward_kernel_compiles_as_one_graph_and_equals_eager() -> None:
-    """The forward kernel (compiled on GPUs; eager on the CPU, where it is slower compiled) traces as
-    one graph with every variant on and computes the eager kernel's values."""
+def test_a_whole_step_compiles_once_per_signature_and_equals_eager() -> None:
+    """The LSTM step (product, norms, mask, dropout, output slot) compiled without Dynamo computes
+    the eager step's values; a repeated signature reuses its graph, a new batch size adds one."""
     from rnnlab import kernels
 
-    guarded = compiled._Guarded(kernels.lstm_forward)
-    b, h = 3, 4
-    args = (
-        torch.randn(b, 4 * h), torch.randn(b, 4 * h), torch.randn(b, h), torch.randn(b, h),
-        torch.tensor([[True], [False], [True]]), torch.full((b, h), 2.0), None,
-        torch.rand(4 * h) + 0.5, torch.rand(h) + 0.5, torch.randn(h), 1e-5,
-    )  # fmt: skip
-    with torch.no_grad():
-        got, expected = guarded(*args), kernels.lstm_forward(*args)
-    assert not guarded.failed
-    flat_got = torch.utils._pytree.tree_leaves(got)
-    flat_expected = torch.utils._pytree.tree_leaves(expected)
-    for a, e in zip(flat_got, flat_expected, strict=True):
-        torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
+    step = compiled._Specialised(kernels.lstm_step_forward)
+    for batch in (3, 3, 5):
+        torch.manual_seed(batch)
+        args = _lstm_step_args(batch)
+        got = _run(step, args)
+        torch.manual_seed(batch)
+        expected = _run(kernels.lstm_step_forward, _lstm_step_args(batch))
+        for a, e in zip(got, expected, strict=True):
+            torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
+    assert not step.failed and len(step.graphs) == 2
+
+
+def test_past_the_signature_limit_new_signatures_go_through_dynamo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After SIGNATURE_LIMIT exact signatures, a new one is handed to the Dynamo wrapper (one graph
+    with dynamic shapes) instead of compiling yet another specialised graph."""
+    monkeypatch.setattr(compiled, "SIGNATURE_LIMIT", 1)
+    step = compiled._Specialised(torch.add)  # type: ignore[arg-type]
+    step._compile = lambda structure, tensors: (lambda *t: (t[0] + t[1],), (compiled._LEAF,))  # type: ignore[method-assign]
+    handed: list[int] = []
+    step.dynamo = lambda *args: handed.append(len(args)) or "dynamo"  # type: ignore[assignment]
+    a = torch.ones(2)
+    torch.testing.assert_close(step(a, a)[0], a + a)  # the first signature is compiled
+    assert step(torch.ones(3), torch.ones(3)) == "dynamo" and handed == [2]
+    torch.testing.assert_close(step(a, a)[0], a + a)  # the compiled one keeps serving its signature
+
+
+def test_a_failing_trace_warns_once_and_runs_eagerly() -> None:
+    """If tracing or Inductor raises, the step warns naming the error, runs eagerly, and never retries."""
+    step = compiled._Specialised(torch.add)  # type: ignore[arg-type]
+
+    def broken(structure: object, tensors: object) -> object:
+        raise RuntimeError("lowering exploded\nstack trace")
+
+    step._compile = broken  # type: ignore[method-assign]
+    a, b = torch.ones(2), torch.full((2,), 2.0)
+    with pytest.warns(RuntimeWarning, match="RuntimeError: lowering exploded"):
+        torch.testing.assert_close(step(a, b), a + b)
+    assert step.failed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        torch.testing.assert_close(step(torch.ones(3), torch.ones(3)), torch.full((3,), 2.0))
 
 
 def test_unavailable_compiler_falls_back_to_eager_kernels_with_a_warning(

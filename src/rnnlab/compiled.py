@@ -1,31 +1,36 @@
-"""``impl="compiled"``: the step kernels of :mod:`rnnlab.kernels` fused by ``torch.compile``.
+"""``impl="compiled"``: the whole-step functions of :mod:`rnnlab.kernels` compiled by Inductor.
 
-Each time step of the hand-written BPTT is one matrix product and one call into a kernel
-function. Eagerly that call is a dozen small operations (each a pass over memory and, on
-a GPU, a launch); compiled, it is one C++/OpenMP loop on the CPU or one Triton kernel on
-the GPU. The time loop itself stays in Python: unrolling it into one graph would compile
-for minutes and again for every sequence length.
+Each time step of the hand-written BPTT is one call: the hidden product and the pointwise
+work forward; the pointwise derivative, the product that carries the gradient back and the
+running parameter sums backward. Eagerly such a call is a dozen small operations (each a
+pass over memory and, on a GPU, a launch); compiled, it is the matrix product and one
+C++/OpenMP loop on the CPU, or one Triton kernel on the GPU. The time loop itself stays in
+Python: unrolling it into one graph would compile for minutes and again for every length.
 
-On the CPU only the backward kernels are compiled (see ``COMPILED_PARTS``). Compilation
-happens on the first call of each kernel with new shapes or variants (tens of
-seconds on a CPU, a few on a GPU). Where ``torch.compile`` cannot work — no C++ compiler
-for the CPU, no Triton for the GPU, a platform Dynamo does not support — or where it fails,
-the layer warns once, naming the reason and the fix, and runs the same kernels eagerly.
+The step functions are compiled once per exact signature and called without Dynamo
+(:class:`_Specialised`): at a hundred-odd microseconds of work per step, Dynamo's guards
+and wrappers were a tenth of the time. Compilation happens on the first call with new
+shapes or variants (seconds on a CPU, a few on a GPU; Inductor caches them on disk). Where
+``torch.compile`` cannot work — no C++ compiler for the CPU, no Triton for the GPU, a
+platform Dynamo does not support — or where it fails, the layer warns once, naming the
+reason and the fix, and runs the same functions eagerly.
 """
 
 from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import fields
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from rnnlab.kernels import EAGER, KernelSet
 
 RECOMPILE_LIMIT = 64  # compiled variants per kernel (Dynamo's default is 8)
+SIGNATURE_LIMIT = 8  # exact signatures per kernel compiled without Dynamo; the rest go through Dynamo
 
 
 @functools.cache
@@ -82,14 +87,101 @@ class _Guarded:
 
     def _give_up(self, error: Exception, args: tuple[Any, ...]) -> Any:
         self.failed = True
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        warnings.warn(
-            f"torch.compile failed for {self.eager.__name__} ({type(error).__name__}: {first_line}); "
-            "running the eager kernels instead. Use impl='reference' to skip compiling",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        _warn_fallback(self.eager, error, stacklevel=3)
         return self.eager(*args)
+
+
+class _Specialised:
+    """A kernel compiled by Inductor once per exact signature and called without Dynamo.
+
+    Dynamo's guards and its wrappers cost tens of microseconds per call, a large share of a
+    step whose pointwise work takes about a hundred. The kernels are pure functions of their
+    tensors, so each signature (shapes, strides, dtypes, devices, which arguments are None, the
+    constants) is traced once with ``make_fx`` and compiled with ``torch._inductor.compile``, and
+    a dictionary lookup replaces the guards. Past ``SIGNATURE_LIMIT`` signatures (a batch size
+    per length bucket, say) the rest go through Dynamo, whose dynamic shapes serve them all with
+    one graph; if compiling fails, the kernel warns once and runs eagerly.
+    """
+
+    def __init__(self, eager: Callable[..., Any]) -> None:
+        self.eager = eager
+        self.dynamo = _Guarded(eager)
+        self.graphs: dict[Hashable, tuple[Callable[..., Any], Any]] = {}
+        self.failed = False
+
+    def __call__(self, *args: Any) -> Any:
+        tensors: list[Tensor] = []
+        structure = _flatten(args, tensors)
+        # The step functions are called by the time loops with grad disabled (inside the BPTT's
+        # autograd.Function, or where nothing needs a gradient), so no no_grad context here.
+        key = (structure, tensors[0].dtype, tensors[0].device, *[(t.shape, t.stride()) for t in tensors])
+        entry = self.graphs.get(key)
+        if entry is None:
+            if self.failed:
+                return self.eager(*args)
+            if len(self.graphs) >= SIGNATURE_LIMIT:
+                return self.dynamo(*args)
+            try:
+                entry = self.graphs[key] = self._compile(structure, tensors)
+            except Exception as error:  # a tracer or compiler failure: keep training, say why
+                self.failed = True
+                _warn_fallback(self.eager, error, stacklevel=3)
+                return self.eager(*args)
+        graph, out_structure = entry
+        return _unflatten(out_structure, iter(graph(*tensors)))
+
+    def _compile(self, structure: tuple[Any, ...], tensors: list[Tensor]) -> tuple[Callable[..., Any], Any]:
+        from torch.fx.experimental.proxy_tensor import make_fx
+
+        out_structures: list[tuple[Any, ...]] = []
+
+        def flat(*leaves: Tensor) -> list[Tensor]:
+            outputs: list[Tensor] = []
+            out_structures.append(_flatten(self.eager(*_unflatten(structure, iter(leaves))), outputs))
+            return outputs
+
+        with torch.no_grad():
+            inputs: list[Any] = list(tensors)
+            graph = torch._inductor.compile(make_fx(flat)(*tensors), inputs)
+        return graph, out_structures[0]
+
+
+_LEAF = object()  # a tensor's place in a flattened argument structure
+
+
+def _flatten(tree: tuple[Any, ...], tensors: list[Tensor]) -> tuple[Any, ...]:
+    """The structure of nested tuples of tensors, None and constants, its tensors appended to ``tensors``.
+
+    Called twice per time step, so plain loops rather than a general pytree library.
+    """
+    structure = []
+    for x in tree:
+        if isinstance(x, Tensor):
+            tensors.append(x)
+            structure.append(_LEAF)
+        elif isinstance(x, tuple):
+            structure.append(_flatten(x, tensors))
+        else:
+            structure.append(x)
+    return tuple(structure)
+
+
+def _unflatten(structure: tuple[Any, ...], tensors: Iterator[Tensor]) -> tuple[Any, ...]:
+    """The nested tuples of :func:`_flatten` with its tensors put back in order."""
+    return tuple(
+        next(tensors) if s is _LEAF else (_unflatten(s, tensors) if isinstance(s, tuple) else s)
+        for s in structure
+    )
+
+
+def _warn_fallback(eager: Callable[..., Any], error: Exception, stacklevel: int) -> None:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    warnings.warn(
+        f"torch.compile failed for {eager.__name__} ({type(error).__name__}: {first_line}); "
+        "running the eager kernels instead. Use impl='reference' to skip compiling",
+        RuntimeWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _recompile_limit(error: Exception) -> bool:
@@ -97,23 +189,10 @@ def _recompile_limit(error: Exception) -> bool:
     return type(error).__name__ == "FailOnRecompileLimitHit"
 
 
-# Which kernels are worth compiling, per device type. Measured on a 2-core Sapphire Rapids
-# (docs/speed.md): Inductor's C++ exp/tanh (Sleef) run several times slower than ATen's, which
-# outweighs the fusion in the forward kernels (sigmoid and tanh of every gate), while the
-# backward kernels — products and sums only — run 2–3× faster fused. On a GPU every launch
-# saved counts, so both are compiled.
-COMPILED_PARTS: dict[str, tuple[str, ...]] = {"cpu": ("backward",), "cuda": ("forward", "backward")}
-
-
 @functools.cache
 def _compiled_set(device_type: str) -> KernelSet:
-    """One wrapper per kernel and device type for the whole process (Dynamo caches per code object)."""
-    parts = COMPILED_PARTS.get(device_type, ("forward", "backward"))
-    kernels = []
-    for f in fields(KernelSet):
-        eager = getattr(EAGER, f.name)
-        kernels.append(_Guarded(eager) if f.name.rsplit("_", 1)[1] in parts else eager)
-    return KernelSet(*kernels)
+    """One wrapper per kernel and device type for the whole process (each caches its graphs)."""
+    return KernelSet(*(_Specialised(getattr(EAGER, f.name)) for f in fields(KernelSet)))
 
 
 def compiled_kernels(device: torch.device) -> KernelSet:

@@ -1,9 +1,10 @@
 """The pointwise work of one time step, forward and backward, for the hand-written BPTT.
 
 A step of a recurrent layer is one matrix product and a handful of pointwise operations.
-``rnnlab.recurrence`` does the product (``gh_raw = h_in W_hhᵀ``) and calls one function of
-this module for everything else, so that each step is exactly *two* calls — and, with
-``torch.compile`` (:mod:`rnnlab.compiled`), two kernels: the product and one fused kernel.
+The ``*_forward``/``*_backward`` functions below are the pointwise part (the product
+``gh_raw = h_in W_hhᵀ`` is their input); the ``*_step_*`` functions at the end wrap each with
+its product into one whole step, which ``rnnlab.recurrence`` calls once per time step — and
+which :mod:`rnnlab.compiled` compiles into the product and one fused kernel.
 
 Each ``*_forward`` returns the step's output, its new state, the input of the next product
 and what its ``*_backward`` needs (the gate activations, so the backward pass recomputes no
@@ -320,9 +321,162 @@ def rnn_backward(
     )
 
 
+# --------------------------------------------------------------------------------- whole steps
+# One step of the time loop is the hidden product and the pointwise kernel; its backward is
+# the kernel, the product that carries the gradient to the previous step and the running
+# parameter sums. Written as one function each, a step is one call — one compiled graph
+# under :mod:`rnnlab.compiled`, where every call saved is overhead saved at each step. The
+# per-step results that the loop gathers over time (the output, ∂L/∂gx_t, ∂L/∂gh_raw_t) are
+# written straight into their slot of the loop's (T, ...) buffers: compiled, the kernel
+# stores them there instead of into a temporary that is then copied.
+def _accumulate(sums: Grads, grads: Grads) -> Grads:
+    """Running Σ_t of the parameter sums (an absent parameter stays None)."""
+    a, b, c, d = (s if g is None else (g if s is None else s + g) for s, g in zip(sums, grads, strict=True))
+    return a, b, c, d
+
+
+def _store_gradients(d_gx_t: Tensor, d_raw_t: Tensor | None, d_gx: Tensor, d_raw: Tensor) -> None:
+    """Write ∂L/∂gx_t and, where it differs (``d_raw_t`` given), ∂L/∂gh_raw_t into their slots."""
+    d_gx_t.copy_(d_gx)
+    if d_raw_t is not None:
+        d_raw_t.copy_(d_raw)
+
+
+def lstm_step_forward(
+    out_t: Tensor,
+    gx: Tensor,
+    h_in: Tensor,
+    w_t: Tensor,
+    h: Tensor,
+    c: Tensor,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    b_hh: Tensor | None,
+    hh_weight: Tensor | None,
+    c_weight: Tensor | None,
+    c_bias: Tensor | None,
+    eps: float,
+) -> tuple[Tensor, Tensor, Tensor, Saved]:
+    """gh_raw = h_in W_hhᵀ (``w_t`` = W_hhᵀ), then :func:`lstm_forward`; the output goes into
+    ``out_t``, the rest is returned: (h_t, C_t, h_in, saved)."""
+    out, h, c, h_in, saved = lstm_forward(
+        gx, torch.mm(h_in, w_t), h, c, m, hmask, b_hh, hh_weight, c_weight, c_bias, eps
+    )
+    out_t.copy_(out)
+    return h, c, h_in, saved
+
+
+def lstm_step_backward(
+    d_gx_t: Tensor,
+    d_raw_t: Tensor | None,
+    weight_hh: Tensor,
+    sums: Grads,
+    dh_mm: Tensor,
+    dh_keep: Tensor,
+    dout: Tensor,
+    dc: Tensor,
+    c_prev: Tensor,
+    saved: Saved,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    hh_weight: Tensor | None,
+    c_weight: Tensor | None,
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Tensor, Grads]:
+    """:func:`lstm_backward` with ∂L/∂gx_t (and ∂L/∂gh_raw_t) written into their slots; returns
+    (∂L/∂C_{t−1}, the part of ∂L/∂h_{t−1} past the product, the previous step's dh_mm =
+    ∂L/∂gh_raw_t · W_hh, the parameter sums so far)."""
+    da, d_raw, dc_prev, keep, grads = lstm_backward(
+        dh_mm, dh_keep, dout, dc, c_prev, saved, m, hmask, hh_weight, c_weight, need_bias
+    )
+    _store_gradients(d_gx_t, d_raw_t, da, d_raw)
+    return dc_prev, keep, torch.mm(d_raw, weight_hh), _accumulate(sums, grads)
+
+
+def gru_step_forward(
+    out_t: Tensor,
+    gx: Tensor,
+    h_in: Tensor,
+    w_t: Tensor,
+    h: Tensor,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    b_hh: Tensor | None,
+    hh_weight: Tensor | None,
+    eps: float,
+) -> tuple[Tensor, Tensor, Saved]:
+    """gh_raw = h_in W_hhᵀ, then :func:`gru_forward`; the output goes into ``out_t``: (H_t, h_in, saved)."""
+    out, h, h_in, saved = gru_forward(gx, torch.mm(h_in, w_t), h, m, hmask, b_hh, hh_weight, eps)
+    out_t.copy_(out)
+    return h, h_in, saved
+
+
+def gru_step_backward(
+    d_gx_t: Tensor,
+    d_raw_t: Tensor | None,
+    weight_hh: Tensor,
+    sums: Grads,
+    dh_mm: Tensor,
+    dh_keep: Tensor,
+    dout: Tensor,
+    h_prev: Tensor,
+    saved: Saved,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    hh_weight: Tensor | None,
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Grads]:
+    """:func:`gru_backward` with its gradients written into their slots: (keep, dh_mm, sums)."""
+    d_gx, d_raw, keep, grads = gru_backward(
+        dh_mm, dh_keep, dout, h_prev, saved, m, hmask, hh_weight, need_bias
+    )
+    _store_gradients(d_gx_t, d_raw_t, d_gx, d_raw)
+    return keep, torch.mm(d_raw, weight_hh), _accumulate(sums, grads)
+
+
+def rnn_step_forward(
+    out_t: Tensor,
+    gx: Tensor,
+    h_in: Tensor,
+    w_t: Tensor,
+    h: Tensor,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    b_hh: Tensor | None,
+    hh_weight: Tensor | None,
+    eps: float,
+    relu: bool,
+) -> tuple[Tensor, Tensor, Saved]:
+    """gh_raw = h_in W_hhᵀ, then :func:`rnn_forward`; the output goes into ``out_t``: (s_t, h_in, saved)."""
+    out, h, h_in, saved = rnn_forward(gx, torch.mm(h_in, w_t), h, m, hmask, b_hh, hh_weight, eps, relu)
+    out_t.copy_(out)
+    return h, h_in, saved
+
+
+def rnn_step_backward(
+    d_gx_t: Tensor,
+    d_raw_t: Tensor | None,
+    weight_hh: Tensor,
+    sums: Grads,
+    dh_mm: Tensor,
+    dh_keep: Tensor,
+    dout: Tensor,
+    saved: Saved,
+    m: Tensor | None,
+    hmask: Tensor | None,
+    hh_weight: Tensor | None,
+    relu: bool,
+    need_bias: bool,
+) -> tuple[Tensor, Tensor, Grads]:
+    """:func:`rnn_backward` with its gradients written into their slots: (keep, dh_mm, sums)."""
+    da, d_raw, keep, grads = rnn_backward(dh_mm, dh_keep, dout, saved, m, hmask, hh_weight, relu, need_bias)
+    _store_gradients(d_gx_t, d_raw_t, da, d_raw)
+    return keep, torch.mm(d_raw, weight_hh), _accumulate(sums, grads)
+
+
 @dataclass(frozen=True)
 class KernelSet:
-    """The six step functions, eager (``EAGER``) or compiled (:func:`rnnlab.compiled.compiled_kernels`)."""
+    """The six whole-step functions, eager (``EAGER``) or compiled (:mod:`rnnlab.compiled`)."""
 
     lstm_forward: Callable[..., Any]
     lstm_backward: Callable[..., Any]
@@ -332,4 +486,11 @@ class KernelSet:
     rnn_backward: Callable[..., Any]
 
 
-EAGER = KernelSet(lstm_forward, lstm_backward, gru_forward, gru_backward, rnn_forward, rnn_backward)
+EAGER = KernelSet(
+    lstm_step_forward,
+    lstm_step_backward,
+    gru_step_forward,
+    gru_step_backward,
+    rnn_step_forward,
+    rnn_step_backward,
+)

@@ -2,12 +2,12 @@
 
 Two loops compute the same function:
 
-* :func:`scan` with ``bptt=True`` runs each step as one matrix product and one call into
-  :mod:`rnnlab.kernels` (the pointwise work, saving the gate activations), and
-  back-propagates through time by hand (:class:`_BPTTScan`). Autograd sees one node per
-  layer instead of a dozen per step; the backward pass keeps one matrix product per step
-  and gathers ∂L/∂W_hh = Σ_t δ_tᵀ h_{t−1} (and the norms' scales) in a single product or
-  sum at the end. The kernels run eagerly or compiled by ``torch.compile``
+* :func:`scan` with ``bptt=True`` runs each step as one call of a whole-step function of
+  :mod:`rnnlab.kernels` (the matrix product and the pointwise work, saving the gate
+  activations), and back-propagates through time by hand (:class:`_BPTTScan`). Autograd
+  sees one node per layer instead of a dozen per step; the backward pass keeps one matrix
+  product per step, gathers ∂L/∂W_hh = Σ_t δ_tᵀ h_{t−1} in a single product at the end
+  and the biases' and norms' gradients as running sums. The steps run eagerly or compiled
   (:mod:`rnnlab.compiled`): the same code, two kernels per step instead of a dozen.
   It covers the plain cells, layer normalisation and variational hidden dropout.
 * ``bptt=False`` is a plain autograd loop over the readable cells of :mod:`rnnlab.cells`:
@@ -133,8 +133,10 @@ class _Step:
 
     def forward(
         self,
+        out_t: Tensor,
         gx: Tensor,
-        gh_raw: Tensor,
+        h_in: Tensor,
+        w_t: Tensor,
         h: Tensor,
         c: Tensor | None,
         m: Tensor | None,
@@ -143,22 +145,28 @@ class _Step:
         hh_w: Tensor | None,
         c_w: Tensor | None,
         c_b: Tensor | None,
-    ) -> tuple[Tensor, Tensor, Tensor | None, Tensor, Saved]:
-        """(out_t, h_t, C_t or None, next product's input, saved)."""
+    ) -> tuple[Tensor, Tensor | None, Tensor, Saved]:
+        """Writes out_t; returns (h_t, C_t or None, next product's input, saved). ``w_t`` is W_hhᵀ."""
         k = self.kernels
         if self.kind == "lstm":
-            out, h, c, h_in, saved = k.lstm_forward(
-                gx, gh_raw, h, c, m, hmask, b_hh, hh_w, c_w, c_b, self.eps_h
+            h, c, h_in, saved = k.lstm_forward(
+                out_t, gx, h_in, w_t, h, c, m, hmask, b_hh, hh_w, c_w, c_b, self.eps_h
             )
-            return out, h, c, h_in, saved
+            return h, c, h_in, saved
         if self.kind == "gru":
-            out, h, h_in, saved = k.gru_forward(gx, gh_raw, h, m, hmask, b_hh, hh_w, self.eps_h)
+            h, h_in, saved = k.gru_forward(out_t, gx, h_in, w_t, h, m, hmask, b_hh, hh_w, self.eps_h)
         else:
-            out, h, h_in, saved = k.rnn_forward(gx, gh_raw, h, m, hmask, b_hh, hh_w, self.eps_h, self.relu)
-        return out, h, None, h_in, saved
+            h, h_in, saved = k.rnn_forward(
+                out_t, gx, h_in, w_t, h, m, hmask, b_hh, hh_w, self.eps_h, self.relu
+            )
+        return h, None, h_in, saved
 
     def backward(
         self,
+        d_gx_t: Tensor,
+        d_raw_t: Tensor | None,
+        weight_hh: Tensor,
+        sums: Grads,
         dh_mm: Tensor,
         dh_keep: Tensor,
         dout: Tensor,
@@ -170,23 +178,23 @@ class _Step:
         hh_w: Tensor | None,
         c_w: Tensor | None,
         need_bias: bool,
-    ) -> tuple[Tensor, Tensor, Tensor | None, Tensor, Grads]:
-        """(∂L/∂gx_t, ∂L/∂gh_raw_t, ∂L/∂C_{t−1}, ∂L/∂h_{t−1} past the product, parameter sums)."""
+    ) -> tuple[Tensor | None, Tensor, Tensor, Grads]:
+        """Writes ∂L/∂gx_t (and ∂L/∂gh_raw_t into d_raw_t when given); returns (∂L/∂C_{t−1},
+        ∂L/∂h_{t−1} past the product, the product's part of ∂L/∂h_{t−1}, the parameter sums so far)."""
         k = self.kernels
+        rest = (weight_hh, sums, dh_mm, dh_keep, dout)
         if self.kind == "lstm":
-            da, d_raw, dc, keep, grads = k.lstm_backward(
-                dh_mm, dh_keep, dout, dc, prev, saved, m, hmask, hh_w, c_w, need_bias
+            dc, keep, dh_mm, sums = k.lstm_backward(
+                d_gx_t, d_raw_t, *rest, dc, prev, saved, m, hmask, hh_w, c_w, need_bias
             )
-            return da, d_raw, dc, keep, grads
+            return dc, keep, dh_mm, sums
         if self.kind == "gru":
-            d_gx, d_raw, keep, grads = k.gru_backward(
-                dh_mm, dh_keep, dout, prev, saved, m, hmask, hh_w, need_bias
+            keep, dh_mm, sums = k.gru_backward(d_gx_t, d_raw_t, *rest, prev, saved, m, hmask, hh_w, need_bias)
+        else:
+            keep, dh_mm, sums = k.rnn_backward(
+                d_gx_t, d_raw_t, *rest, saved, m, hmask, hh_w, self.relu, need_bias
             )
-            return d_gx, d_raw, None, keep, grads
-        da, d_raw, keep, grads = k.rnn_backward(
-            dh_mm, dh_keep, dout, saved, m, hmask, hh_w, self.relu, need_bias
-        )
-        return da, d_raw, None, keep, grads
+        return None, keep, dh_mm, sums
 
 
 @dataclass
@@ -224,7 +232,7 @@ def _forward_loop(
     c_b: Tensor | None,
     keep: bool,
 ) -> _Run:
-    """The time loop: per step one matrix product and one kernel call."""
+    """The time loop: one call per step (the product and the pointwise work)."""
     h, c = h0, c0
     h_in = h0 if hmask is None else h0 * hmask
     w_t = weight_hh.t()
@@ -234,10 +242,10 @@ def _forward_loop(
     for t in range(gx.shape[0]):
         if keep and c is not None:
             run.c_prevs.append(c)
-        gh_raw = torch.mm(h_in, w_t)
         m = None if mask is None else mask[t]
-        out, h, c, h_in, saved = step.forward(gx[t], gh_raw, h, c, m, hmask, bias_hh, hh_w, c_w, c_b)
-        states[t + 1] = out
+        h, c, h_in, saved = step.forward(
+            states[t + 1], gx[t], h_in, w_t, h, c, m, hmask, bias_hh, hh_w, c_w, c_b
+        )
         if keep:
             run.saved.append(saved)
     run.h, run.c = h, c
@@ -289,20 +297,16 @@ class _BPTTScan(torch.autograd.Function):
         d_gx = d_outputs.new_empty(steps, *d_h_last.shape[:1], weight_hh.shape[0])
         # ∂L/∂gh_raw differs from ∂L/∂gx only with the hidden norm or for the GRU
         d_raw = d_gx if hh_w is None and step.kind != "gru" else torch.empty_like(d_gx)
-        sums: list[Tensor | None] = [None] * 4  # Σ_t of the kernels' parameter sums
+        sums = _zero_sums(weight_hh, need_bias, hh_w, c_w)
         dh_mm, dh_keep = torch.zeros_like(d_h_last), d_h_last
         dc = d_c_last if step.kind == "lstm" else None
         for t in range(steps - 1, -1, -1):
             m = None if mask is None else mask[t]
             prev = ctx.c_prevs[t] if step.kind == "lstm" else (states[t] if step.kind == "gru" else None)
-            dgx_t, draw_t, dc, dh_keep, grads = step.backward(
-                dh_mm, dh_keep, d_outputs[t], dc, prev, ctx.saved_steps[t], m, hmask, hh_w, c_w, need_bias
-            )
-            d_gx[t] = dgx_t
-            if d_raw is not d_gx:
-                d_raw[t] = draw_t
-            dh_mm = torch.mm(draw_t, weight_hh)
-            sums = [a if b is None else (b if a is None else a + b) for a, b in zip(sums, grads, strict=True)]
+            dc, dh_keep, dh_mm, sums = step.backward(
+                d_gx[t], None if d_raw is d_gx else d_raw[t], weight_hh, sums, dh_mm, dh_keep,
+                d_outputs[t], dc, prev, ctx.saved_steps[t], m, hmask, hh_w, c_w, need_bias,
+            )  # fmt: skip
         d_weight = None
         if needs[5]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_in_{t−1}: one product over all steps
             h_in = states[:-1] if hmask is None else states[:-1] * hmask
@@ -312,6 +316,19 @@ class _BPTTScan(torch.autograd.Function):
             None, None, d_gx, state_gradient(dh_mm, dh_keep, hmask), dc,
             d_weight, d_bias, None, d_hh_w, d_c_w, d_c_b if ctx.has_c_bias else None,
         )  # fmt: skip
+
+
+def _zero_sums(weight_hh: Tensor, need_bias: bool, hh_w: Tensor | None, c_w: Tensor | None) -> Grads:
+    """Zeros for the running sums of ∂L/∂b_hh, ∂L/∂γ_h, ∂L/∂γ_c, ∂L/∂β_c (None where absent),
+    so that every backward step, the first included, has one signature."""
+    gates = weight_hh.new_zeros(weight_hh.shape[0])
+    cell = None if c_w is None else torch.zeros_like(c_w)
+    return (
+        gates if need_bias else None,
+        None if hh_w is None else torch.zeros_like(gates),
+        cell,
+        None if cell is None else torch.zeros_like(cell),
+    )
 
 
 def _autograd_loop(
