@@ -61,12 +61,13 @@ def test_compiled_variants_equal_the_autograd_definition(device: str, cell: str)
 
 
 def _lstm_step_args(batch: int, hidden: int = 4) -> tuple[object, ...]:
-    """Arguments of kernels.lstm_step_forward with every variant on (mask, dropout, both norms)."""
+    """Arguments of kernels.lstm_step_forward with every variant on (mask, dropout, the three norms)."""
     h = hidden
     return (
         torch.empty(batch, h), torch.randn(batch, 4 * h), torch.randn(batch, h), torch.randn(4 * h, h).t(),
         torch.randn(batch, h), torch.randn(batch, h), torch.rand(batch, 1) > 0.3, torch.full((batch, h), 2.0),
-        None, torch.rand(4 * h) + 0.5, torch.rand(h) + 0.5, torch.randn(h), 1e-5,
+        None, torch.rand(4 * h) + 0.5, torch.rand(h) + 0.5, torch.randn(h),
+        torch.rand(4 * h) + 0.5, torch.randn(4 * h), 1e-5,
     )  # fmt: skip
 
 

@@ -43,6 +43,8 @@ from torch import Tensor
 Saved = tuple[Any, ...]
 # A step's share of the gradients of b_hh, the hidden norm's γ, the cell norm's γ and β (None: absent).
 Grads = tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None]
+# The running sums of a whole step: ``Grads`` and then the input norm's γ and β (= b_ih).
+StepGrads = tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None, Tensor | None, Tensor | None]
 
 
 def _norm(x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -329,10 +331,12 @@ def rnn_backward(
 # per-step results that the loop gathers over time (the output, ∂L/∂gx_t, ∂L/∂gh_raw_t) are
 # written straight into their slot of the loop's (T, ...) buffers: compiled, the kernel
 # stores them there instead of into a temporary that is then copied.
-def _accumulate(sums: Grads, grads: Grads) -> Grads:
+def _accumulate(sums: StepGrads, grads: StepGrads) -> StepGrads:
     """Running Σ_t of the parameter sums (an absent parameter stays None)."""
-    a, b, c, d = (s if g is None else (g if s is None else s + g) for s, g in zip(sums, grads, strict=True))
-    return a, b, c, d
+    a, b, c, d, e, f = (
+        s if g is None else (g if s is None else s + g) for s, g in zip(sums, grads, strict=True)
+    )
+    return a, b, c, d, e, f
 
 
 def _store_gradients(d_gx_t: Tensor, d_raw_t: Tensor | None, d_gx: Tensor, d_raw: Tensor) -> None:
@@ -340,6 +344,33 @@ def _store_gradients(d_gx_t: Tensor, d_raw_t: Tensor | None, d_gx: Tensor, d_raw
     d_gx_t.copy_(d_gx)
     if d_raw_t is not None:
         d_raw_t.copy_(d_raw)
+
+
+def _input(gx: Tensor, ih_weight: Tensor | None, ih_bias: Tensor | None, eps: float) -> tuple[Tensor, Saved]:
+    """The input product's layer norm, gx = LN(x W_ihᵀ) ⊙ γ_x + b_ih, when on (else gx as given).
+
+    Normalising step by step inside the kernel costs no pass of its own over the (T, B, G·H)
+    products, forward or backward, where a norm over the whole sequence costs two.
+    """
+    if ih_weight is None:
+        return gx, ()
+    gx_n, mean, rstd = _norm(gx, ih_weight, ih_bias, eps)
+    return gx_n, (mean, rstd)
+
+
+def _input_backward(
+    d_gx: Tensor, gx_raw: Tensor | None, stats: Saved, ih_weight: Tensor | None, need_ih_bias: bool
+) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """(∂L/∂(x W_ihᵀ), this step's ∂L/∂γ_x, ∂L/∂b_ih) from ∂L/∂gx; the identity without the norm."""
+    if ih_weight is None or gx_raw is None:
+        return d_gx, None, None
+    mean, rstd = stats
+    d_scale = (d_gx * (gx_raw - mean) * rstd).sum(0)
+    return _norm_backward(d_gx, gx_raw, mean, rstd, ih_weight), d_scale, d_gx.sum(0) if need_ih_bias else None
+
+
+def _step_sums(sums: StepGrads, grads: Grads, d_ih_w: Tensor | None, d_ih_b: Tensor | None) -> StepGrads:
+    return _accumulate(sums, (*grads, d_ih_w, d_ih_b))
 
 
 def lstm_step_forward(
@@ -355,22 +386,25 @@ def lstm_step_forward(
     hh_weight: Tensor | None,
     c_weight: Tensor | None,
     c_bias: Tensor | None,
+    ih_weight: Tensor | None,
+    ih_bias: Tensor | None,
     eps: float,
 ) -> tuple[Tensor, Tensor, Tensor, Saved]:
-    """gh_raw = h_in W_hhᵀ (``w_t`` = W_hhᵀ), then :func:`lstm_forward`; the output goes into
-    ``out_t``, the rest is returned: (h_t, C_t, h_in, saved)."""
+    """gx_t through the input norm (when on), gh_raw = h_in W_hhᵀ (``w_t`` = W_hhᵀ), then
+    :func:`lstm_forward`; the output goes into ``out_t``, the rest is returned: (h_t, C_t, h_in, saved)."""
+    gx, ih_stats = _input(gx, ih_weight, ih_bias, eps)
     out, h, c, h_in, saved = lstm_forward(
         gx, torch.mm(h_in, w_t), h, c, m, hmask, b_hh, hh_weight, c_weight, c_bias, eps
     )
     out_t.copy_(out)
-    return h, c, h_in, saved
+    return h, c, h_in, (saved, ih_stats)
 
 
 def lstm_step_backward(
     d_gx_t: Tensor,
     d_raw_t: Tensor | None,
     weight_hh: Tensor,
-    sums: Grads,
+    sums: StepGrads,
     dh_mm: Tensor,
     dh_keep: Tensor,
     dout: Tensor,
@@ -381,16 +415,21 @@ def lstm_step_backward(
     hmask: Tensor | None,
     hh_weight: Tensor | None,
     c_weight: Tensor | None,
+    gx_raw: Tensor | None,
+    ih_weight: Tensor | None,
     need_bias: bool,
-) -> tuple[Tensor, Tensor, Tensor, Grads]:
-    """:func:`lstm_backward` with ∂L/∂gx_t (and ∂L/∂gh_raw_t) written into their slots; returns
-    (∂L/∂C_{t−1}, the part of ∂L/∂h_{t−1} past the product, the previous step's dh_mm =
-    ∂L/∂gh_raw_t · W_hh, the parameter sums so far)."""
+    need_ih_bias: bool,
+) -> tuple[Tensor, Tensor, Tensor, StepGrads]:
+    """:func:`lstm_backward` (and the input norm's) with ∂L/∂(x_t W_ihᵀ) and ∂L/∂gh_raw_t written
+    into their slots; returns (∂L/∂C_{t−1}, the part of ∂L/∂h_{t−1} past the product, the previous
+    step's dh_mm = ∂L/∂gh_raw_t · W_hh, the parameter sums so far)."""
+    cell_saved, ih_stats = saved
     da, d_raw, dc_prev, keep, grads = lstm_backward(
-        dh_mm, dh_keep, dout, dc, c_prev, saved, m, hmask, hh_weight, c_weight, need_bias
+        dh_mm, dh_keep, dout, dc, c_prev, cell_saved, m, hmask, hh_weight, c_weight, need_bias
     )
-    _store_gradients(d_gx_t, d_raw_t, da, d_raw)
-    return dc_prev, keep, torch.mm(d_raw, weight_hh), _accumulate(sums, grads)
+    d_gx, d_ih_w, d_ih_b = _input_backward(da, gx_raw, ih_stats, ih_weight, need_ih_bias)
+    _store_gradients(d_gx_t, d_raw_t, d_gx, d_raw)
+    return dc_prev, keep, torch.mm(d_raw, weight_hh), _step_sums(sums, grads, d_ih_w, d_ih_b)
 
 
 def gru_step_forward(
@@ -403,19 +442,23 @@ def gru_step_forward(
     hmask: Tensor | None,
     b_hh: Tensor | None,
     hh_weight: Tensor | None,
+    ih_weight: Tensor | None,
+    ih_bias: Tensor | None,
     eps: float,
 ) -> tuple[Tensor, Tensor, Saved]:
-    """gh_raw = h_in W_hhᵀ, then :func:`gru_forward`; the output goes into ``out_t``: (H_t, h_in, saved)."""
+    """The input norm, gh_raw = h_in W_hhᵀ, then :func:`gru_forward`; the output goes into ``out_t``:
+    (H_t, h_in, saved)."""
+    gx, ih_stats = _input(gx, ih_weight, ih_bias, eps)
     out, h, h_in, saved = gru_forward(gx, torch.mm(h_in, w_t), h, m, hmask, b_hh, hh_weight, eps)
     out_t.copy_(out)
-    return h, h_in, saved
+    return h, h_in, (saved, ih_stats)
 
 
 def gru_step_backward(
     d_gx_t: Tensor,
     d_raw_t: Tensor | None,
     weight_hh: Tensor,
-    sums: Grads,
+    sums: StepGrads,
     dh_mm: Tensor,
     dh_keep: Tensor,
     dout: Tensor,
@@ -424,14 +467,20 @@ def gru_step_backward(
     m: Tensor | None,
     hmask: Tensor | None,
     hh_weight: Tensor | None,
+    gx_raw: Tensor | None,
+    ih_weight: Tensor | None,
     need_bias: bool,
-) -> tuple[Tensor, Tensor, Grads]:
-    """:func:`gru_backward` with its gradients written into their slots: (keep, dh_mm, sums)."""
+    need_ih_bias: bool,
+) -> tuple[Tensor, Tensor, StepGrads]:
+    """:func:`gru_backward` (and the input norm's) with its gradients written into their slots:
+    (keep, dh_mm, sums)."""
+    cell_saved, ih_stats = saved
     d_gx, d_raw, keep, grads = gru_backward(
-        dh_mm, dh_keep, dout, h_prev, saved, m, hmask, hh_weight, need_bias
+        dh_mm, dh_keep, dout, h_prev, cell_saved, m, hmask, hh_weight, need_bias
     )
+    d_gx, d_ih_w, d_ih_b = _input_backward(d_gx, gx_raw, ih_stats, ih_weight, need_ih_bias)
     _store_gradients(d_gx_t, d_raw_t, d_gx, d_raw)
-    return keep, torch.mm(d_raw, weight_hh), _accumulate(sums, grads)
+    return keep, torch.mm(d_raw, weight_hh), _step_sums(sums, grads, d_ih_w, d_ih_b)
 
 
 def rnn_step_forward(
@@ -444,20 +493,24 @@ def rnn_step_forward(
     hmask: Tensor | None,
     b_hh: Tensor | None,
     hh_weight: Tensor | None,
+    ih_weight: Tensor | None,
+    ih_bias: Tensor | None,
     eps: float,
     relu: bool,
 ) -> tuple[Tensor, Tensor, Saved]:
-    """gh_raw = h_in W_hhᵀ, then :func:`rnn_forward`; the output goes into ``out_t``: (s_t, h_in, saved)."""
+    """The input norm, gh_raw = h_in W_hhᵀ, then :func:`rnn_forward`; the output goes into ``out_t``:
+    (s_t, h_in, saved)."""
+    gx, ih_stats = _input(gx, ih_weight, ih_bias, eps)
     out, h, h_in, saved = rnn_forward(gx, torch.mm(h_in, w_t), h, m, hmask, b_hh, hh_weight, eps, relu)
     out_t.copy_(out)
-    return h, h_in, saved
+    return h, h_in, (saved, ih_stats)
 
 
 def rnn_step_backward(
     d_gx_t: Tensor,
     d_raw_t: Tensor | None,
     weight_hh: Tensor,
-    sums: Grads,
+    sums: StepGrads,
     dh_mm: Tensor,
     dh_keep: Tensor,
     dout: Tensor,
@@ -465,13 +518,21 @@ def rnn_step_backward(
     m: Tensor | None,
     hmask: Tensor | None,
     hh_weight: Tensor | None,
+    gx_raw: Tensor | None,
+    ih_weight: Tensor | None,
     relu: bool,
     need_bias: bool,
-) -> tuple[Tensor, Tensor, Grads]:
-    """:func:`rnn_backward` with its gradients written into their slots: (keep, dh_mm, sums)."""
-    da, d_raw, keep, grads = rnn_backward(dh_mm, dh_keep, dout, saved, m, hmask, hh_weight, relu, need_bias)
-    _store_gradients(d_gx_t, d_raw_t, da, d_raw)
-    return keep, torch.mm(d_raw, weight_hh), _accumulate(sums, grads)
+    need_ih_bias: bool,
+) -> tuple[Tensor, Tensor, StepGrads]:
+    """:func:`rnn_backward` (and the input norm's) with its gradients written into their slots:
+    (keep, dh_mm, sums)."""
+    cell_saved, ih_stats = saved
+    da, d_raw, keep, grads = rnn_backward(
+        dh_mm, dh_keep, dout, cell_saved, m, hmask, hh_weight, relu, need_bias
+    )
+    d_gx, d_ih_w, d_ih_b = _input_backward(da, gx_raw, ih_stats, ih_weight, need_ih_bias)
+    _store_gradients(d_gx_t, d_raw_t, d_gx, d_raw)
+    return keep, torch.mm(d_raw, weight_hh), _step_sums(sums, grads, d_ih_w, d_ih_b)
 
 
 @dataclass(frozen=True)

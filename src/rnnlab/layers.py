@@ -539,11 +539,10 @@ class RecurrentLayer(nn.Module):
             b_ih, b_hh = b_ih + b_hh, None
         extras = ScanExtras()
         if cfg.layer_norm:
-            # LN(W_x x) ⊙ γ + b in one call: the norm has no shift of its own, so b is its β.
-            ih = _layer_norm(self.layer_norms["ih" + sfx])
-            gx = nn.functional.layer_norm(
-                nn.functional.linear(seq, w_ih), ih.normalized_shape, ih.weight, b_ih, ih.eps
-            )
+            # LN(W_x x) ⊙ γ + b: the norm has no shift of its own, so b is its β. The time loop
+            # normalises each step's product, which costs no pass of its own over all of them.
+            gx = nn.functional.linear(seq, w_ih)
+            extras.ih_norm, extras.ih_bias = _layer_norm(self.layer_norms["ih" + sfx]), b_ih
             extras.hh_norm = _layer_norm(self.layer_norms["hh" + sfx])
             extras.cell_norm = _layer_norm(self.layer_norms["c" + sfx]) if cfg.cell == "lstm" else None
         else:

@@ -40,7 +40,7 @@ from rnnlab.cells import (
     min_lstm_log_coefficients,
     rnn_cell,
 )
-from rnnlab.kernels import EAGER, Grads, KernelSet, Saved, state_gradient
+from rnnlab.kernels import EAGER, KernelSet, Saved, StepGrads, state_gradient
 
 CellKind = Literal["rnn", "lstm", "gru"]
 MinKind = Literal["mingru", "minlstm"]
@@ -54,12 +54,18 @@ class ScanExtras:
 
     hidden_mask: variational dropout mask (B, H) applied to h_{t−1} before W_hh, the same
         at every step (Gal & Ghahramani 2016).
+    ih_norm, ih_bias: layer normalisation of the input product: gx is then x_t W_ihᵀ without
+        its bias, and each step uses LN(gx_t) ⊙ γ_x + ih_bias (Ba et al. 2016).
     hh_norm: layer normalisation of h_{t−1} W_hhᵀ before the bias (Ba et al. 2016).
     cell_norm: layer normalisation of C_t inside tanh (LSTM only).
     weight_hr: LSTM projection (P, H): h_t = (o_t ⊙ tanh C_t) W_hrᵀ (autograd loop only).
+
+    The hand-written path uses the hidden norm's ε for every norm of the layer.
     """
 
     hidden_mask: Tensor | None = None
+    ih_norm: nn.LayerNorm | None = None
+    ih_bias: Tensor | None = None
     hh_norm: nn.LayerNorm | None = None
     cell_norm: nn.LayerNorm | None = None
     weight_hr: Tensor | None = None
@@ -67,8 +73,8 @@ class ScanExtras:
     def hand_written(self) -> bool:
         """Whether the hand-written BPTT expresses these extras (the projection and norms
         without a learned scale need the autograd loop)."""
-        norms_ok = all(n is None or n.weight is not None for n in (self.hh_norm, self.cell_norm))
-        return self.weight_hr is None and norms_ok
+        norms = (self.ih_norm, self.hh_norm, self.cell_norm)
+        return self.weight_hr is None and all(n is None or n.weight is not None for n in norms)
 
 
 def scan(
@@ -86,7 +92,8 @@ def scan(
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """Run a cell over time.
 
-    gx: (T, B, G·H) input products x_t W_ihᵀ + b_ih for every step.
+    gx: (T, B, G·H) input products x_t W_ihᵀ + b_ih for every step (without b_ih when
+        ``extras.ih_norm`` normalises them).
     h0, c0: (B, H) initial state (c0 for LSTM only).
     mask: (T, B, 1) bool, True where step t is inside sequence b, or None when every
         sequence has length T.
@@ -98,21 +105,20 @@ def scan(
     extras = extras or ScanExtras()
     if not bptt or not extras.hand_written():
         return _autograd_loop(kind, nonlinearity, gx, h0, c0, weight_hh, bias_hh, mask, extras)
-    hh, cn = extras.hh_norm, extras.cell_norm
+    ih, hh, cn = extras.ih_norm, extras.hh_norm, extras.cell_norm
     if hh is not None and hh.bias is not None:  # β of the norm and b_hh are one shift
         bias_hh = hh.bias if bias_hh is None else bias_hh + hh.bias
-    step = _Step(
-        kind,
-        nonlinearity == "relu",
-        1e-5 if hh is None else hh.eps,
-        1e-5 if cn is None else cn.eps,
-        kernels,
-    )
+    ih_bias = extras.ih_bias
+    if ih is not None and ih.bias is not None:
+        ih_bias = ih.bias if ih_bias is None else ih_bias + ih.bias
+    step = _Step(kind, nonlinearity == "relu", 1e-5 if hh is None else hh.eps, kernels)
     tensors = (
         gx, h0, c0, weight_hh, bias_hh, extras.hidden_mask,
         None if hh is None else hh.weight,
         None if cn is None else cn.weight,
         None if cn is None else cn.bias,
+        None if ih is None else ih.weight,
+        None if ih is None else ih_bias,
     )  # fmt: skip
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         out: tuple[Tensor, Tensor, Tensor | None] = _BPTTScan.apply(step, mask, *tensors)
@@ -127,8 +133,7 @@ class _Step:
 
     kind: CellKind
     relu: bool
-    eps_h: float
-    eps_c: float
+    eps: float  # every norm's ε (the hidden norm's)
     kernels: KernelSet
 
     def forward(
@@ -145,19 +150,21 @@ class _Step:
         hh_w: Tensor | None,
         c_w: Tensor | None,
         c_b: Tensor | None,
+        ih_w: Tensor | None,
+        ih_b: Tensor | None,
     ) -> tuple[Tensor, Tensor | None, Tensor, Saved]:
         """Writes out_t; returns (h_t, C_t or None, next product's input, saved). ``w_t`` is W_hhᵀ."""
-        k = self.kernels
+        k, eps = self.kernels, self.eps
         if self.kind == "lstm":
             h, c, h_in, saved = k.lstm_forward(
-                out_t, gx, h_in, w_t, h, c, m, hmask, b_hh, hh_w, c_w, c_b, self.eps_h
+                out_t, gx, h_in, w_t, h, c, m, hmask, b_hh, hh_w, c_w, c_b, ih_w, ih_b, eps
             )
             return h, c, h_in, saved
         if self.kind == "gru":
-            h, h_in, saved = k.gru_forward(out_t, gx, h_in, w_t, h, m, hmask, b_hh, hh_w, self.eps_h)
+            h, h_in, saved = k.gru_forward(out_t, gx, h_in, w_t, h, m, hmask, b_hh, hh_w, ih_w, ih_b, eps)
         else:
             h, h_in, saved = k.rnn_forward(
-                out_t, gx, h_in, w_t, h, m, hmask, b_hh, hh_w, self.eps_h, self.relu
+                out_t, gx, h_in, w_t, h, m, hmask, b_hh, hh_w, ih_w, ih_b, eps, self.relu
             )
         return h, None, h_in, saved
 
@@ -166,7 +173,7 @@ class _Step:
         d_gx_t: Tensor,
         d_raw_t: Tensor | None,
         weight_hh: Tensor,
-        sums: Grads,
+        sums: StepGrads,
         dh_mm: Tensor,
         dh_keep: Tensor,
         dout: Tensor,
@@ -177,22 +184,29 @@ class _Step:
         hmask: Tensor | None,
         hh_w: Tensor | None,
         c_w: Tensor | None,
+        gx_raw: Tensor | None,
+        ih_w: Tensor | None,
         need_bias: bool,
-    ) -> tuple[Tensor | None, Tensor, Tensor, Grads]:
+        need_ih_bias: bool,
+    ) -> tuple[Tensor | None, Tensor, Tensor, StepGrads]:
         """Writes ∂L/∂gx_t (and ∂L/∂gh_raw_t into d_raw_t when given); returns (∂L/∂C_{t−1},
-        ∂L/∂h_{t−1} past the product, the product's part of ∂L/∂h_{t−1}, the parameter sums so far)."""
+        ∂L/∂h_{t−1} past the product, the product's part of ∂L/∂h_{t−1}, the parameter sums so far).
+        ``gx_raw`` is x_t W_ihᵀ before the input norm (None without it)."""
         k = self.kernels
         rest = (weight_hh, sums, dh_mm, dh_keep, dout)
+        flags = (need_bias, need_ih_bias)
         if self.kind == "lstm":
             dc, keep, dh_mm, sums = k.lstm_backward(
-                d_gx_t, d_raw_t, *rest, dc, prev, saved, m, hmask, hh_w, c_w, need_bias
+                d_gx_t, d_raw_t, *rest, dc, prev, saved, m, hmask, hh_w, c_w, gx_raw, ih_w, *flags
             )
             return dc, keep, dh_mm, sums
         if self.kind == "gru":
-            keep, dh_mm, sums = k.gru_backward(d_gx_t, d_raw_t, *rest, prev, saved, m, hmask, hh_w, need_bias)
+            keep, dh_mm, sums = k.gru_backward(
+                d_gx_t, d_raw_t, *rest, prev, saved, m, hmask, hh_w, gx_raw, ih_w, *flags
+            )
         else:
             keep, dh_mm, sums = k.rnn_backward(
-                d_gx_t, d_raw_t, *rest, saved, m, hmask, hh_w, self.relu, need_bias
+                d_gx_t, d_raw_t, *rest, saved, m, hmask, hh_w, gx_raw, ih_w, self.relu, *flags
             )
         return None, keep, dh_mm, sums
 
@@ -230,6 +244,8 @@ def _forward_loop(
     hh_w: Tensor | None,
     c_w: Tensor | None,
     c_b: Tensor | None,
+    ih_w: Tensor | None,
+    ih_b: Tensor | None,
     keep: bool,
 ) -> _Run:
     """The time loop: one call per step (the product and the pointwise work)."""
@@ -244,7 +260,7 @@ def _forward_loop(
             run.c_prevs.append(c)
         m = None if mask is None else mask[t]
         h, c, h_in, saved = step.forward(
-            states[t + 1], gx[t], h_in, w_t, h, c, m, hmask, bias_hh, hh_w, c_w, c_b
+            states[t + 1], gx[t], h_in, w_t, h, c, m, hmask, bias_hh, hh_w, c_w, c_b, ih_w, ih_b
         )
         if keep:
             run.saved.append(saved)
@@ -269,15 +285,20 @@ class _BPTTScan(torch.autograd.Function):
         hh_w: Tensor | None,
         c_w: Tensor | None,
         c_b: Tensor | None,
+        ih_w: Tensor | None,
+        ih_b: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        run = _forward_loop(step, mask, gx, h0, c0, weight_hh, bias_hh, hmask, hh_w, c_w, c_b, True)
+        run = _forward_loop(
+            step, mask, gx, h0, c0, weight_hh, bias_hh, hmask, hh_w, c_w, c_b, ih_w, ih_b, True
+        )
         ctx.step, ctx.mask, ctx.saved_steps, ctx.c_prevs = step, mask, run.saved, run.c_prevs
-        ctx.has_bias, ctx.has_c_bias = bias_hh is not None, c_b is not None
+        ctx.has_bias, ctx.has_c_bias, ctx.has_ih_bias = bias_hh is not None, c_b is not None, ih_b is not None
         # states is saved properly (an in-place change of the returned outputs, a view of it, is
         # then an error rather than a wrong gradient); the per-step lists stay on ctx, which may
         # hold the final state itself (an RNN saves its output): return copies of the final state,
         # since ctx holding its own outputs is a cycle that Python's garbage collector cannot see.
-        ctx.save_for_backward(run.states, weight_hh, hmask, hh_w, c_w)
+        # The input norm's backward reads the products before the norm, gx itself.
+        ctx.save_for_backward(run.states, weight_hh, hmask, hh_w, c_w, ih_w, None if ih_w is None else gx)
         return run.outputs, run.h.clone(), None if run.c is None else run.c.clone()
 
     @staticmethod
@@ -287,40 +308,51 @@ class _BPTTScan(torch.autograd.Function):
     ) -> tuple[Tensor | None, ...]:
         step: _Step = ctx.step
         mask: Tensor | None = ctx.mask
-        states, weight_hh, hmask, hh_w, c_w = ctx.saved_tensors
+        states, weight_hh, hmask, hh_w, c_w, ih_w, gx = ctx.saved_tensors
         # The gradient of a slice (one direction of a bidirectional output, a batch_first view) is
         # strided; one copy makes every step's slice contiguous, so a compiled kernel sees one layout.
         d_outputs = d_outputs.contiguous()
-        needs = ctx.needs_input_grad  # (step, mask, gx, h0, c0, W_hh, b_hh, hmask, γ_h, γ_c, β_c)
+        # (step, mask, gx, h0, c0, W_hh, b_hh, hmask, γ_h, γ_c, β_c, γ_x, b_ih)
+        needs = ctx.needs_input_grad
         need_bias = bool(needs[6] and ctx.has_bias)
+        need_ih_bias = bool(needs[12] and ctx.has_ih_bias)
         steps = d_outputs.shape[0]
         d_gx = d_outputs.new_empty(steps, *d_h_last.shape[:1], weight_hh.shape[0])
-        # ∂L/∂gh_raw differs from ∂L/∂gx only with the hidden norm or for the GRU
-        d_raw = d_gx if hh_w is None and step.kind != "gru" else torch.empty_like(d_gx)
-        sums = _zero_sums(weight_hh, need_bias, hh_w, c_w)
+        # ∂L/∂gh_raw differs from ∂L/∂gx only with a norm or for the GRU
+        same = hh_w is None and ih_w is None and step.kind != "gru"
+        d_raw = d_gx if same else torch.empty_like(d_gx)
+        sums = _zero_sums(weight_hh, need_bias, hh_w, c_w, ih_w, need_ih_bias)
         dh_mm, dh_keep = torch.zeros_like(d_h_last), d_h_last
         dc = d_c_last if step.kind == "lstm" else None
         for t in range(steps - 1, -1, -1):
             m = None if mask is None else mask[t]
             prev = ctx.c_prevs[t] if step.kind == "lstm" else (states[t] if step.kind == "gru" else None)
             dc, dh_keep, dh_mm, sums = step.backward(
-                d_gx[t], None if d_raw is d_gx else d_raw[t], weight_hh, sums, dh_mm, dh_keep,
-                d_outputs[t], dc, prev, ctx.saved_steps[t], m, hmask, hh_w, c_w, need_bias,
+                d_gx[t], None if same else d_raw[t], weight_hh, sums, dh_mm, dh_keep, d_outputs[t], dc,
+                prev, ctx.saved_steps[t], m, hmask, hh_w, c_w, None if gx is None else gx[t], ih_w,
+                need_bias, need_ih_bias,
             )  # fmt: skip
         d_weight = None
         if needs[5]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_in_{t−1}: one product over all steps
             h_in = states[:-1] if hmask is None else states[:-1] * hmask
             d_weight = torch.mm(d_raw.flatten(0, 1).t(), h_in.flatten(0, 1))
-        d_bias, d_hh_w, d_c_w, d_c_b = sums
+        d_bias, d_hh_w, d_c_w, d_c_b, d_ih_w, d_ih_b = sums
         return (
             None, None, d_gx, state_gradient(dh_mm, dh_keep, hmask), dc,
-            d_weight, d_bias, None, d_hh_w, d_c_w, d_c_b if ctx.has_c_bias else None,
+            d_weight, d_bias, None, d_hh_w, d_c_w, d_c_b if ctx.has_c_bias else None, d_ih_w, d_ih_b,
         )  # fmt: skip
 
 
-def _zero_sums(weight_hh: Tensor, need_bias: bool, hh_w: Tensor | None, c_w: Tensor | None) -> Grads:
-    """Zeros for the running sums of ∂L/∂b_hh, ∂L/∂γ_h, ∂L/∂γ_c, ∂L/∂β_c (None where absent),
-    so that every backward step, the first included, has one signature."""
+def _zero_sums(
+    weight_hh: Tensor,
+    need_bias: bool,
+    hh_w: Tensor | None,
+    c_w: Tensor | None,
+    ih_w: Tensor | None,
+    need_ih_bias: bool,
+) -> StepGrads:
+    """Zeros for the running sums of ∂L/∂b_hh, ∂L/∂γ_h, ∂L/∂γ_c, ∂L/∂β_c, ∂L/∂γ_x, ∂L/∂b_ih (None
+    where absent), so that every backward step, the first included, has one signature."""
     gates = weight_hh.new_zeros(weight_hh.shape[0])
     cell = None if c_w is None else torch.zeros_like(c_w)
     return (
@@ -328,6 +360,8 @@ def _zero_sums(weight_hh: Tensor, need_bias: bool, hh_w: Tensor | None, c_w: Ten
         None if hh_w is None else torch.zeros_like(gates),
         cell,
         None if cell is None else torch.zeros_like(cell),
+        None if ih_w is None else torch.zeros_like(gates),
+        torch.zeros_like(gates) if ih_w is not None and need_ih_bias else None,
     )
 
 
@@ -343,6 +377,8 @@ def _autograd_loop(
     extras: ScanExtras,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """The same recurrence as a plain loop that autograd differentiates, with the variants."""
+    if extras.ih_norm is not None:
+        gx = extras.ih_norm(gx) if extras.ih_bias is None else extras.ih_norm(gx) + extras.ih_bias
     h, c = h0, c0
     outputs = []
     for t in range(gx.shape[0]):
