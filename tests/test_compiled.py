@@ -1,8 +1,8 @@
-"""impl='compiled': torch.compile of the step kernels, its fallback, and (opt-in) the full parity grid.
+"""impl='compiled': whole steps compiled by Inductor, the fallbacks, and (opt-in) the full parity grid.
 
-Compiling on the CPU takes tens of seconds per kernel, so the always-on tests compile one LSTM
+Compiling on the CPU takes seconds per step signature, so the always-on tests compile one LSTM
 with every variant at once. ``RNNLAB_COMPILE_GRID=1 pytest tests/test_compiled.py`` also runs the
-parity grid of tests/test_layers.py on the compiled path (minutes).
+parity grid of tests/test_layers.py on the compiled path (a minute or two with an empty cache).
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def test_compiled_is_refused_for_the_min_cells() -> None:
 
 
 @pytest.mark.skipif(
-    os.environ.get("RNNLAB_COMPILE_GRID") != "1", reason="set RNNLAB_COMPILE_GRID=1 (minutes)"
+    os.environ.get("RNNLAB_COMPILE_GRID") != "1", reason="set RNNLAB_COMPILE_GRID=1 (a minute or two)"
 )
 @needs_compiler
 @pytest.mark.parametrize("cell,num_layers,bidirectional,batch_first,variable,impl,dtype", GRID)
