@@ -114,7 +114,8 @@ class _Specialised:
         tensors: list[Tensor] = []
         structure = _flatten(args, tensors)
         # The step functions are called by the time loops with grad disabled (inside the BPTT's
-        # autograd.Function, or where nothing needs a gradient), so no no_grad context here.
+        # autograd.Function, or where nothing needs a gradient), so no no_grad context here. Their
+        # floating tensors share one dtype (masks are bool), so the first tensor's stands for all.
         key = (structure, tensors[0].dtype, tensors[0].device, *[(t.shape, t.stride()) for t in tensors])
         entry = self.graphs.get(key)
         if entry is None:
@@ -153,7 +154,7 @@ _LEAF = object()  # a tensor's place in a flattened argument structure
 def _flatten(tree: tuple[Any, ...], tensors: list[Tensor]) -> tuple[Any, ...]:
     """The structure of nested tuples of tensors, None and constants, its tensors appended to ``tensors``.
 
-    Called twice per time step, so plain loops rather than a general pytree library.
+    Called at every time step, so plain loops rather than a general pytree library.
     """
     structure = []
     for x in tree:
