@@ -114,9 +114,8 @@ class _Specialised:
         tensors: list[Tensor] = []
         structure = _flatten(args, tensors)
         # The step functions are called by the time loops with grad disabled (inside the BPTT's
-        # autograd.Function, or where nothing needs a gradient), so no no_grad context here. Their
-        # floating tensors share one dtype (masks are bool), so the first tensor's stands for all.
-        key = (structure, tensors[0].dtype, tensors[0].device, *[(t.shape, t.stride()) for t in tensors])
+        # autograd.Function, or where nothing needs a gradient), so no no_grad context here.
+        key = (structure, tensors[0].device, *[(t.shape, t.stride(), t.dtype) for t in tensors])
         entry = self.graphs.get(key)
         if entry is None:
             if self.failed:
