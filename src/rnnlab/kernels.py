@@ -61,6 +61,11 @@ def _norm_backward(dy: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, weight: Te
     return dx
 
 
+def _scale_gradient(dy: Tensor, x: Tensor, mean: Tensor, rstd: Tensor) -> Tensor:
+    """This step's ∂L/∂γ of y = LN(x) ⊙ γ + β: Σ_batch ∂L/∂y ⊙ x̂, with x̂ = (x − μ)·r."""
+    return (dy * (x - mean) * rstd).sum(0)
+
+
 def _hidden(
     gh_raw: Tensor, b_hh: Tensor | None, hh_weight: Tensor | None, eps: float
 ) -> tuple[Tensor, Saved]:
@@ -92,11 +97,11 @@ def _parameter_sums(
     d_hh = None
     if hh_stats:
         gh_raw, mean, rstd = hh_stats
-        d_hh = (d_gh * (gh_raw - mean) * rstd).sum(0)
+        d_hh = _scale_gradient(d_gh, gh_raw, mean, rstd)
     d_cw = d_cb = None
     if d_cn is not None:
         c_new, mean, rstd = c_stats
-        d_cw, d_cb = (d_cn * (c_new - mean) * rstd).sum(0), d_cn.sum(0)
+        d_cw, d_cb = _scale_gradient(d_cn, c_new, mean, rstd), d_cn.sum(0)
     return d_bias, d_hh, d_cw, d_cb
 
 
@@ -365,7 +370,7 @@ def _input_backward(
     if ih_weight is None or gx_raw is None:
         return d_gx, None, None
     mean, rstd = stats
-    d_scale = (d_gx * (gx_raw - mean) * rstd).sum(0)
+    d_scale = _scale_gradient(d_gx, gx_raw, mean, rstd)
     return _norm_backward(d_gx, gx_raw, mean, rstd, ih_weight), d_scale, d_gx.sum(0) if need_ih_bias else None
 
 

@@ -378,7 +378,9 @@ def _autograd_loop(
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """The same recurrence as a plain loop that autograd differentiates, with the variants."""
     if extras.ih_norm is not None:
-        gx = extras.ih_norm(gx) if extras.ih_bias is None else extras.ih_norm(gx) + extras.ih_bias
+        gx = extras.ih_norm(gx)
+        if extras.ih_bias is not None:
+            gx = gx + extras.ih_bias
     h, c = h0, c0
     outputs = []
     for t in range(gx.shape[0]):
