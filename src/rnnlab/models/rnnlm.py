@@ -18,6 +18,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from rnnlab.dropout import Dropout
 from rnnlab.errors import ConfigError
 from rnnlab.layers import RecurrentLayer, State
 from rnnlab.models.configs import INPUTS, RNNLMConfig
@@ -36,7 +37,7 @@ class RNNLM(nn.Module):
             "embedding" if config.input == "embedding" else "onehot", config.vocab_size, config.embed_size
         )
         self.rnn = RecurrentLayer.from_config(config.recurrent_config())
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         out_features = config.hidden_size
         self.projection: nn.Module | None = None
         if config.tie_weights and config.hidden_size != config.embed_size:
@@ -57,6 +58,15 @@ class RNNLM(nn.Module):
 
     def forward(self, ids: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """ids (T, B) int64 → logits (T, B, V) and the final state (time-major, as torch.nn)."""
+        features, state = self.features(ids, state)
+        return self.decoder(features), state
+
+    def features(self, ids: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """ids (T, B) → what the output layer reads (T, B, H or E), and the final state.
+
+        ``forward`` is ``decoder(features)``; a loss that fuses the output layer with the softmax
+        (:func:`rnnlab.models.cross_entropy.linear_cross_entropy`) starts from here.
+        """
         if ids.dim() != 2:
             raise ConfigError(f"RNNLM expects token ids of shape (T, B), got {tuple(ids.shape)}")
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab_size):
@@ -71,7 +81,7 @@ class RNNLM(nn.Module):
         out = self.drop(out)
         if self.projection is not None:
             out = self.projection(out)
-        return self.decoder(out), state
+        return out, state
 
     def num_parameters(self) -> int:
         """Trainable parameters, counting a tied matrix once."""
