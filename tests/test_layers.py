@@ -10,6 +10,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab import GRU, LSTM, RNN, MinGRU, MinLSTM
+from rnnlab.dropout import dropout
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.layers import RecurrentConfig, RecurrentLayer, detach_state
 
@@ -323,6 +324,70 @@ def test_inter_layer_dropout_is_active_only_in_training() -> None:
         x = torch.randn(T, B, I, dtype=torch.float64)
         assert not torch.allclose(ours(x)[0], ref.eval()(x)[0])
         torch.testing.assert_close(ours.eval()(x)[0], ref(x)[0])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("packed", [False, True])
+def test_fused_stack_with_dropout_is_torch_layers_with_our_dropout_between(
+    cell: str, bidirectional: bool, packed: bool
+) -> None:
+    """Training on a CPU, the fused stack with dropout equals single torch.nn layers with
+    rnnlab.dropout between them under the same seed: outputs, final states and gradients."""
+    num_layers = 3
+    ours, ref = make_pair(cell, num_layers=num_layers, dropout=0.4, bidirectional=bidirectional)
+    singles = []
+    for layer in range(num_layers):
+        width = I if layer == 0 else H * (2 if bidirectional else 1)
+        kind = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+        single = kind(width, H, bidirectional=bidirectional, dtype=torch.float64)
+        single.load_state_dict(
+            {k.replace(f"_l{layer}", "_l0"): v for k, v in ref.state_dict().items() if f"_l{layer}" in k}
+        )
+        singles.append(single)
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    hx = random_state(ref, torch.float64)
+    d = 2 if bidirectional else 1
+
+    def run_ours() -> list[torch.Tensor]:
+        torch.manual_seed(11)
+        inp = pack_padded_sequence(x, LENGTHS, enforce_sorted=False) if packed else x
+        out, state = ours(inp, hx)
+        if packed:
+            out, _ = pad_packed_sequence(out, total_length=T)
+        return [out, *(state if isinstance(state, tuple) else (state,))]
+
+    def run_singles() -> list[torch.Tensor]:
+        torch.manual_seed(11)
+        inp = pack_padded_sequence(x, LENGTHS, enforce_sorted=False) if packed else x
+        hs, cs = [], []
+        for layer, single in enumerate(singles):
+            part = slice(layer * d, (layer + 1) * d)
+            h_l = (hx[0][part], hx[1][part]) if isinstance(hx, tuple) else hx[part]
+            if layer > 0:
+                if packed:
+                    data = dropout(inp.data, 0.4)
+                    inp = torch.nn.utils.rnn.PackedSequence(
+                        data, inp.batch_sizes, inp.sorted_indices, inp.unsorted_indices
+                    )
+                else:
+                    inp = dropout(inp, 0.4)
+            inp, state = single(inp, h_l)
+            hs.append(state[0] if isinstance(state, tuple) else state)
+            if isinstance(state, tuple):
+                cs.append(state[1])
+        out = pad_packed_sequence(inp, total_length=T)[0] if packed else inp
+        return [out, torch.cat(hs), *([torch.cat(cs)] if cs else [])]
+
+    got, want = run_ours(), run_singles()
+    for a, e in zip(got, want, strict=True):
+        torch.testing.assert_close(a, e)
+    weights = torch.sin(torch.arange(got[0].numel(), dtype=torch.float64)).view_as(got[0])
+    grads = torch.autograd.grad((got[0] * weights).sum() + got[1].sum(), list(ours.parameters()))
+    single_params = [p for single in singles for p in single.parameters()]
+    single_grads = torch.autograd.grad((want[0] * weights).sum() + want[1].sum(), single_params)
+    for a, e in zip(grads, single_grads, strict=True):
+        torch.testing.assert_close(a, e)
 
 
 def test_auto_picks_fused_unless_a_variant_needs_the_reference_path() -> None:

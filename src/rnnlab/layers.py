@@ -45,6 +45,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from rnnlab.cells import NONLINEARITIES
 from rnnlab.compiled import compiled_kernels
 from rnnlab.config import from_dict_strict
+from rnnlab.dropout import dropout, dropout_mask
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.kernels import EAGER
 from rnnlab.recurrence import CellKind, MinKind, ScanExtras, min_scan, scan
@@ -470,13 +471,52 @@ class RecurrentLayer(nn.Module):
         kernel: Any = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}[
             self.mode
         ]
+        weights = self._weights()
+        if cfg.dropout > 0 and self.training and cfg.num_layers > 1 and x.device.type == "cpu":
+            return self._fused_by_layer(kernel, x, h0, c0, batch_sizes, weights)
         hx: Any = h0 if c0 is None else (h0, c0)
         flags = (cfg.bias, cfg.num_layers, float(cfg.dropout), self.training, cfg.bidirectional)
         if batch_sizes is None:
-            result = kernel(x, hx, self._weights(), *flags, False)
+            result = kernel(x, hx, weights, *flags, False)
         else:
-            result = kernel(x, batch_sizes, hx, self._weights(), *flags)
+            result = kernel(x, batch_sizes, hx, weights, *flags)
         return result[0], result[1], (result[2] if c0 is not None else None)
+
+    def _fused_by_layer(
+        self,
+        kernel: Any,
+        x: Tensor,
+        h0: Tensor,
+        c0: Tensor | None,
+        batch_sizes: Tensor | None,
+        weights: list[Tensor],
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """One fused call per layer with :func:`rnnlab.dropout.dropout` between them (CPU training).
+
+        PyTorch's stacked kernel draws its dropout masks with the slow ``bernoulli_``; the layers
+        themselves run layer after layer in it too, so splitting the stack costs nothing.
+        """
+        cfg = self.config
+        per_layer = len(weights) // cfg.num_layers
+        d = self.num_directions
+        h_n, c_n = [], []
+        out = x
+        for layer in range(cfg.num_layers):
+            if layer > 0:
+                out = dropout(out, cfg.dropout, True)
+            h = h0[layer * d : (layer + 1) * d]
+            hx: Any = h if c0 is None else (h, c0[layer * d : (layer + 1) * d])
+            w = weights[layer * per_layer : (layer + 1) * per_layer]
+            flags = (cfg.bias, 1, 0.0, True, cfg.bidirectional)
+            if batch_sizes is None:
+                result = kernel(out, hx, w, *flags, False)
+            else:
+                result = kernel(out, batch_sizes, hx, w, *flags)
+            out = result[0]
+            h_n.append(result[1])
+            if c0 is not None:
+                c_n.append(result[2])
+        return out, torch.cat(h_n), (torch.cat(c_n) if c0 is not None else None)
 
     def _reference(
         self, x: Tensor, h0: Tensor, c0: Tensor | None, lengths: Tensor | None
@@ -510,7 +550,7 @@ class RecurrentLayer(nn.Module):
                     c_n.append(c)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
             if cfg.dropout > 0 and self.training and layer < cfg.num_layers - 1:
-                layer_input = nn.functional.dropout(layer_input, cfg.dropout)
+                layer_input = dropout(layer_input, cfg.dropout, True)
         return layer_input, torch.stack(h_n), (torch.stack(c_n) if c_n else None)
 
     def _run_direction(
@@ -640,8 +680,7 @@ def _reverse(seq: Tensor, index: Tensor | None) -> Tensor:
 
 def _locked_mask(like: Tensor, p: float) -> Tensor:
     """A dropout mask of shape (1, B, F), the same at every time step, scaled by 1/(1 − p)."""
-    keep = torch.full((1, *like.shape[1:]), 1 - p, device=like.device, dtype=like.dtype)
-    return torch.bernoulli(keep) / (1 - p)
+    return dropout_mask(like, p, (1, *like.shape[1:]))
 
 
 class RNN(RecurrentLayer):

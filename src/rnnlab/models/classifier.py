@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.config import from_dict_strict
+from rnnlab.dropout import Dropout
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.models.encoder import EncoderConfig, SequenceEncoder, padding_mask, wide
 
@@ -117,7 +118,7 @@ class SequenceClassifier(nn.Module):
         self.attention = (
             AttentionPooling(size, config.attention_size) if config.pooling == "attention" else None
         )
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         self.output = nn.Linear(size, config.num_classes)
         weights = torch.tensor(config.class_weights) if config.class_weights is not None else torch.zeros(0)
         self.register_buffer("class_weights", weights, persistent=False)  # rebuilt from the config

@@ -32,6 +32,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from rnnlab.dropout import Dropout
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.models.configs import CONV_ACTIVATIONS, ConvConfig
 
@@ -64,7 +65,7 @@ class ConvFrontEnd(nn.Module):
             for c_in, c_out, k in zip(widths[:-1], widths[1:], config.kernel_sizes, strict=True)
         )
         self.activation = ACTIVATIONS[config.activation]()
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
 
     @property
     def output_size(self) -> int:

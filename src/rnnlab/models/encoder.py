@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.config import from_dict_strict
+from rnnlab.dropout import Dropout
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.layers import RecurrentConfig, RecurrentLayer, State
 from rnnlab.models.conv import ConvConfig, ConvFrontEnd
@@ -125,7 +126,7 @@ class SequenceEncoder(nn.Module):
         )
         self.cnn = ConvFrontEnd(config.input_size, config.cnn) if config.cnn is not None else None
         self.rnn = RecurrentLayer.from_config(config.recurrent_config())
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
 
     @property
     def output_size(self) -> int:

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.config import from_dict_strict
+from rnnlab.dropout import Dropout
 from rnnlab.errors import ConfigError, ShapeError
 from rnnlab.layers import RecurrentConfig, RecurrentLayer, State
 from rnnlab.models.attention import ATTENTIONS, Attention, make_attention
@@ -184,7 +185,7 @@ class Seq2Seq(nn.Module):
             if self.attention is not None
             else None
         )
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = Dropout(c.dropout)
         out_features = c.hidden_size
         self.projection: nn.Linear | None = None
         if c.tie_weights and c.hidden_size != c.embed_size:
