@@ -52,6 +52,15 @@ def test_existing_run_is_not_overwritten(
     assert "--resume" in capsys.readouterr().err
 
 
+def test_no_keep_memory_reaches_the_saved_config(tiny_corpus: Path, tmp_path: Path) -> None:
+    """--no-keep-memory is saved as train.keep_memory = false; without it the default (true) is saved."""
+    for flag, expected in (([], True), (["--no-keep-memory"], False)):
+        out = tmp_path / f"run{int(expected)}"
+        args = ["train", "--data", str(tiny_corpus), "--out", str(out), "--max-steps", "1", *flag, *TINY]
+        assert main(args) == 0
+        assert json.loads((out / "config.json").read_text())["train"]["keep_memory"] is expected
+
+
 def test_cell_and_impl_choices_match_the_layers() -> None:
     """The CLI's spelled-out --cell and --impl choices are exactly rnnlab.layers' CELLS and IMPLS."""
     from rnnlab.cli import train as train_cli

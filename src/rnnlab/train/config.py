@@ -88,6 +88,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" (cuda if available), "cpu" or "cuda"
     precision: str = "fp32"  # "fp32" or "bf16" (autocast; the loss is always summed in fp32)
     compile: bool = False  # torch.compile the loss computation (slow first steps; CUDA mostly)
+    keep_memory: bool = True  # CPU: keep freed memory mapped between steps (rnnlab.train.memory)
     tensorboard: bool = False  # also write TensorBoard events to RUN_DIR/tensorboard (needs `tensorboard`)
     dist_timeout_minutes: float = 30.0  # torchrun ranks: longest wait for the others in a collective
 

@@ -38,7 +38,7 @@ from rnnlab.train.trainer import Callback, Trainer, TrainResult, evaluate
 # changes what an update computes.
 RESUMABLE_OVERRIDES: frozenset[str] = frozenset(
     {"epochs", "max_steps", "max_minutes", "patience", "device", "log_every", "tensorboard"}
-    | {"dist_timeout_minutes"}
+    | {"dist_timeout_minutes", "keep_memory"}
 )
 
 

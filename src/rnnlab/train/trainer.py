@@ -52,6 +52,7 @@ from rnnlab.train.batches import BatchSource, RandomLengthStreams
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.distributed import World
 from rnnlab.train.distributed import resolve_device as resolve_device  # re-exported
+from rnnlab.train.memory import keep_freed_memory
 from rnnlab.train.metrics import (
     IntervalMeter,
     MetricsLog,
@@ -109,9 +110,19 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimi
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
     betas = (config.beta1, config.beta2)
+    fused = _fused_adam_fits(params)
     if config.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=config.lr, betas=betas)
-    return torch.optim.AdamW(groups, lr=config.lr, betas=betas)
+        return torch.optim.Adam(groups, lr=config.lr, betas=betas, fused=fused)
+    return torch.optim.AdamW(groups, lr=config.lr, betas=betas, fused=fused)
+
+
+def _fused_adam_fits(params: Sequence[Tensor]) -> bool:
+    """Whether PyTorch's fused Adam kernel takes these parameters (floating point, on a CPU or CUDA).
+
+    It updates all of them in one pass each (on a 2.8M-parameter language model on a CPU, 1.4 ms a
+    step against 10 ms for the per-tensor loop); other devices keep the loop.
+    """
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
 
 
 @torch.no_grad()
@@ -207,6 +218,8 @@ class Trainer:
         self.device = self.world.device
         if config.precision == "bf16" and self.device.type == "cpu" and not _cpu_supports_bf16():
             raise ConfigError("this CPU/PyTorch build has no bf16 autocast; use --precision fp32")
+        if config.keep_memory and self.device.type == "cpu":
+            keep_freed_memory()  # a setting of the process; see rnnlab.train.memory
         self.model = objective.model.to(self.device)
         self.optimizer = build_optimizer(config, self.model)
         ddp.seed_ranks(self.world, config.seed)
