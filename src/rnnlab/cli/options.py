@@ -12,6 +12,18 @@ def given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
     return {key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag, None) is not None}
 
 
+def add_keep_memory_argument(group: Any) -> None:
+    """--no-keep-memory (TrainConfig.keep_memory = False), as every training command takes it."""
+    group.add_argument(
+        "--no-keep-memory",
+        dest="keep_memory",
+        action="store_false",
+        default=None,
+        help="CPU: let malloc return freed memory to the system after each step (by default it is "
+        "kept mapped and reused: fewer page faults, faster steps, peak memory held until exit)",
+    )
+
+
 def add_engine_arguments(group: Any) -> None:
     """--engine, --device and --threads, as `rnnlab poem` and `rnnlab serve` take them."""
     group.add_argument(

@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnlab.cli.options import add_launch_arguments, given, launch, wants_launch, worker_argv
+from rnnlab.cli.options import (
+    add_keep_memory_argument,
+    add_launch_arguments,
+    given,
+    launch,
+    wants_launch,
+    worker_argv,
+)
 
 TRAIN_EPILOG = """\
 examples:
@@ -44,7 +51,7 @@ TRAIN_FLAGS = {
     "schedule": "schedule", "warmup": "warmup_steps", "clip_norm": "clip_norm", "epochs": "epochs",
     "max_steps": "max_steps", "max_minutes": "max_minutes", "patience": "patience",
     "eval_every": "eval_every", "log_every": "log_every", "seed": "seed", "device": "device",
-    "dist_timeout": "dist_timeout_minutes",
+    "dist_timeout": "dist_timeout_minutes", "keep_memory": "keep_memory",
 }  # fmt: skip
 # The recipe's settings where they differ from TrainConfig's (which suit language models).
 RECIPE_TRAIN = {"batch_size": 64, "epochs": 10}
@@ -169,6 +176,7 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     backend.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default auto)")
     backend.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: torch's choice)")
     backend.add_argument("--seed", type=int, help="seed of weights, dropout and batches (default 0)")
+    add_keep_memory_argument(backend)
     add_launch_arguments(p.add_argument_group("several processes (DDP; see docs/scale.md)"), 30.0)
 
 

@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnlab.cli.options import add_launch_arguments, given, launch, wants_launch, worker_argv
+from rnnlab.cli.options import (
+    add_keep_memory_argument,
+    add_launch_arguments,
+    given,
+    launch,
+    wants_launch,
+    worker_argv,
+)
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.recipes import CNN_DEFAULT, HEADS, MODEL_DEFAULTS, TASK_KINDS, TRAIN_DEFAULTS
 
@@ -68,7 +75,7 @@ TRAIN_FLAGS = {
     "batch": "batch_size", "lr": "lr", "weight_decay": "weight_decay", "warmup": "warmup_steps",
     "clip_norm": "clip_norm", "epochs": "epochs", "max_steps": "max_steps", "max_minutes": "max_minutes",
     "patience": "patience", "eval_every": "eval_every", "log_every": "log_every", "seed": "seed",
-    "device": "device", "dist_timeout": "dist_timeout_minutes",
+    "device": "device", "dist_timeout": "dist_timeout_minutes", "keep_memory": "keep_memory",
 }  # fmt: skip
 TASK_FLAGS = {"max_length": "max_length", "min_freq": "min_freq", "bucket_pool": "bucket_pool"}
 
@@ -240,6 +247,7 @@ def _register_train(actions: Any) -> None:
     backend = p.add_argument_group("backend")
     backend.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default auto)")
     backend.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's)")
+    add_keep_memory_argument(backend)
     add_launch_arguments(p.add_argument_group("several processes (DDP; see docs/scale.md)"), 30.0)
     p.set_defaults(func=run_train)
 

@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnlab.cli.options import add_launch_arguments, given, launch, wants_launch, worker_argv
+from rnnlab.cli.options import (
+    add_keep_memory_argument,
+    add_launch_arguments,
+    given,
+    launch,
+    wants_launch,
+    worker_argv,
+)
 from rnnlab.errors import ConfigError
 from rnnlab.train.config import (
     BPTT_MODES,
@@ -233,14 +240,7 @@ def register(subparsers: Any) -> None:
     backend.add_argument(
         "--compile", action="store_true", default=None, help="torch.compile the loss computation"
     )
-    backend.add_argument(
-        "--no-keep-memory",
-        dest="keep_memory",
-        action="store_false",
-        default=None,
-        help="CPU: let malloc return freed memory to the system after each step (by default it is "
-        "kept mapped and reused: fewer page faults, faster steps, peak memory held until exit)",
-    )
+    add_keep_memory_argument(backend)
     backend.add_argument("--seed", type=int, help=f"seed of weights, dropout and sampling (default {d.seed})")
     add_launch_arguments(o("several processes (DDP; see docs/scale.md)"), d.dist_timeout_minutes)
     p.set_defaults(func=run)
