@@ -466,48 +466,29 @@ class RecurrentLayer(nn.Module):
     def _fused(
         self, x: Tensor, h0: Tensor, c0: Tensor | None, batch_sizes: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """One call into PyTorch's fused kernels for the whole stack (time-major, or packed data)."""
+        """PyTorch's fused kernels for the whole stack (time-major, or packed data).
+
+        One call for the stack, except in CPU training with dropout between layers: PyTorch's
+        stacked kernel draws those masks with the slow ``bernoulli_``, and it runs its layers one
+        after the other anyway, so there the stack is one call per layer with
+        :func:`rnnlab.dropout.dropout` between them.
+        """
         cfg = self.config
         kernel: Any = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}[
             self.mode
         ]
         weights = self._weights()
-        if cfg.dropout > 0 and self.training and cfg.num_layers > 1 and x.device.type == "cpu":
-            return self._fused_by_layer(kernel, x, h0, c0, batch_sizes, weights)
-        hx: Any = h0 if c0 is None else (h0, c0)
-        flags = (cfg.bias, cfg.num_layers, float(cfg.dropout), self.training, cfg.bidirectional)
-        if batch_sizes is None:
-            result = kernel(x, hx, weights, *flags, False)
-        else:
-            result = kernel(x, batch_sizes, hx, weights, *flags)
-        return result[0], result[1], (result[2] if c0 is not None else None)
-
-    def _fused_by_layer(
-        self,
-        kernel: Any,
-        x: Tensor,
-        h0: Tensor,
-        c0: Tensor | None,
-        batch_sizes: Tensor | None,
-        weights: list[Tensor],
-    ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """One fused call per layer with :func:`rnnlab.dropout.dropout` between them (CPU training).
-
-        PyTorch's stacked kernel draws its dropout masks with the slow ``bernoulli_``; the layers
-        themselves run layer after layer in it too, so splitting the stack costs nothing.
-        """
-        cfg = self.config
-        per_layer = len(weights) // cfg.num_layers
-        d = self.num_directions
-        h_n, c_n = [], []
-        out = x
-        for layer in range(cfg.num_layers):
-            if layer > 0:
+        split = cfg.dropout > 0 and self.training and cfg.num_layers > 1 and x.device.type == "cpu"
+        step = 1 if split else cfg.num_layers  # layers per call
+        per_layer, d = len(weights) // cfg.num_layers, self.num_directions
+        out, h_n, c_n = x, [], []
+        for first in range(0, cfg.num_layers, step):
+            if first > 0:
                 out = dropout(out, cfg.dropout, True)
-            h = h0[layer * d : (layer + 1) * d]
-            hx: Any = h if c0 is None else (h, c0[layer * d : (layer + 1) * d])
-            w = weights[layer * per_layer : (layer + 1) * per_layer]
-            flags = (cfg.bias, 1, 0.0, True, cfg.bidirectional)
+            rows = slice(first * d, (first + step) * d)
+            hx: Any = h0[rows] if c0 is None else (h0[rows], c0[rows])
+            w = weights[first * per_layer : (first + step) * per_layer]
+            flags = (cfg.bias, step, 0.0 if split else float(cfg.dropout), self.training, cfg.bidirectional)
             if batch_sizes is None:
                 result = kernel(out, hx, w, *flags, False)
             else:
@@ -516,6 +497,8 @@ class RecurrentLayer(nn.Module):
             h_n.append(result[1])
             if c0 is not None:
                 c_n.append(result[2])
+        if not split:
+            return out, h_n[0], (c_n[0] if c0 is not None else None)
         return out, torch.cat(h_n), (torch.cat(c_n) if c0 is not None else None)
 
     def _reference(
