@@ -30,7 +30,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnlab.errors import ConfigError, ShapeError
+from rnnlab.errors import ShapeError
+from rnnlab.models.inputs import check_ids
 
 __all__ = ["CHUNK_BYTES", "chunk_rows_for", "linear_cross_entropy", "linear_cross_entropy_reference"]
 
@@ -86,11 +87,7 @@ def _check(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor)
             f"targets must be int64 of shape ({hidden.shape[0]},), one per hidden row; "
             f"got {targets.dtype} {tuple(targets.shape)}"
         )
-    if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= weight.shape[0]):
-        raise ConfigError(
-            f"targets must lie in [0, {weight.shape[0]}), got [{int(targets.min())}, {int(targets.max())}]: "
-            "map unknown tokens to <unk> with the model's vocabulary"
-        )
+    check_ids(targets, weight.shape[0], "targets")
 
 
 class _LinearCrossEntropy(torch.autograd.Function):

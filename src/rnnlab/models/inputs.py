@@ -24,6 +24,18 @@ from rnnlab.errors import ConfigError, ShapeError
 InputKind = Literal["onehot", "embedding"]
 
 
+def check_ids(ids: torch.Tensor, vocab_size: int, what: str = "token ids") -> None:
+    """Raise ConfigError, naming the range found and the fix, unless every id lies in [0, vocab_size)."""
+    if ids.numel() == 0:
+        return
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high >= vocab_size:
+        raise ConfigError(
+            f"{what} must lie in [0, {vocab_size}), got [{low}, {high}]: "
+            "map unknown tokens to <unk> with the model's vocabulary"
+        )
+
+
 class OneHot(nn.Module):
     """``ids (…) long → (…, vocab_size)`` float one-hot vectors; no parameters."""
 

@@ -22,7 +22,7 @@ from rnnlab.dropout import Dropout
 from rnnlab.errors import ConfigError
 from rnnlab.layers import RecurrentLayer, State
 from rnnlab.models.configs import INPUTS, RNNLMConfig
-from rnnlab.models.inputs import make_input_layer
+from rnnlab.models.inputs import check_ids, make_input_layer
 
 __all__ = ["INPUTS", "RNNLM", "RNNLMConfig"]
 
@@ -69,12 +69,7 @@ class RNNLM(nn.Module):
         """
         if ids.dim() != 2:
             raise ConfigError(f"RNNLM expects token ids of shape (T, B), got {tuple(ids.shape)}")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab_size):
-            low, high = int(ids.min()), int(ids.max())
-            raise ConfigError(
-                f"token ids must lie in [0, {self.config.vocab_size}), got [{low}, {high}]: "
-                "map unknown tokens to <unk> with the model's vocabulary"
-            )
+        check_ids(ids, self.config.vocab_size)
         x = self.drop(self.embedding(ids))
         out, state = self.rnn(x, state)
         assert isinstance(out, Tensor)
