@@ -138,11 +138,7 @@ def textbook_update(model: nn.Module) -> Update:
         out = model(x)
         logits = out[0] if isinstance(out, tuple) else out
         losses = nn.functional.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
-        loss = (losses * mask.flatten()).sum() / mask.sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        _step(model, opt, (losses * mask.flatten()).sum() / mask.sum())
 
     return update
 
@@ -154,12 +150,17 @@ def trainer_update(model: RNNLM) -> Update:
 
     def update(x: Tensor, y: Tensor, mask: Tensor) -> None:
         sum_nll, n_tokens, _ = objective.loss(Batch(x, y, mask, reset_state=True), None)
-        opt.zero_grad(set_to_none=True)
-        (sum_nll / n_tokens).backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        _step(model, opt, sum_nll / n_tokens)
 
     return update
+
+
+def _step(model: nn.Module, opt: torch.optim.Optimizer, loss: Tensor) -> None:
+    """Backward, global-norm clipping at 1 and the optimizer step, as the Trainer does."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
 
 
 def build(shape: LMShape, device: torch.device) -> dict[str, Update]:
