@@ -13,7 +13,8 @@ a layer-normalised LSTM at 0.8× trains at 80% of the speed of a plain fused LST
 Variants: ``plain``, ``layer_norm`` (Ba et al.), ``dropout_hidden`` (variational dropout on
 h_{t−1}, training only). Implementations: ``fused`` (PyTorch's kernel; plain only),
 ``reference`` (hand-written BPTT over eager kernels), ``compiled`` (the same, kernels fused by
-torch.compile; compiles on first use, which the warm-up call absorbs), ``autograd`` (the
+torch.compile; compiles on first use, which the warm-up call absorbs; for a float32 LSTM on the
+CPU the C++ time loop of ``rnnlab.native``), ``autograd`` (the
 readable cells under autograd: the definition, and what variants ran on before).
 """
 
@@ -151,7 +152,8 @@ def suite_entry(ctx: Context) -> list[Section]:
             [
                 "× torch.nn: time of the plain torch.nn layer of the same cell and shape / time of this row "
                 "(interleaved medians); the goal for layer_norm and dropout_hidden training: ≥ 0.8 on a CPU",
-                "compiled: each whole step compiled by Inductor (compile time absorbed by the warm-up call)",
+                "compiled: each whole step compiled by Inductor (compile time absorbed by the warm-up call); "
+                "a float32 LSTM on the CPU runs the C++ time loop of rnnlab.native instead",
             ],
         )
     ]

@@ -2,6 +2,7 @@
 
     python -m benchmarks.throughput                        # CPU, V=5000 E=128 H=256 L=2, T=64 B=32
     python -m benchmarks.throughput --hidden 1024 --batch 256 --bptt 32 --device cuda
+    python -m benchmarks.throughput --poet --impl compiled  # the RNNLM on the C++ LSTM loop
 
 Both models get the same weights and the same batches; one update is forward, cross-entropy,
 backward, global-norm clipping and an AdamW step. RNNLM's update is the Trainer's (minus its
@@ -25,6 +26,7 @@ overhead that keeps the share below 100%.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 from collections.abc import Callable
@@ -66,11 +68,12 @@ class LMShape:
     batch: int = 32  # B
     padding: float = 0.0  # share of padding positions in a batch (poems of unequal length)
     tie: bool = False  # output layer = embedding matrix, after a projection H → E when H ≠ E
+    impl: str = "fused"  # the RNNLM's recurrent implementation (compiled: the C++ loop on a CPU)
 
-    def config(self, impl: str = "fused") -> RNNLMConfig:
+    def config(self) -> RNNLMConfig:
         return RNNLMConfig(
             vocab_size=self.vocab, embed_size=self.embed, hidden_size=self.hidden, num_layers=self.layers,
-            dropout=0.2, layer_dropout=0.2, impl=impl, tie_weights=self.tie,
+            dropout=0.2, layer_dropout=0.2, impl=self.impl, tie_weights=self.tie,
         )  # fmt: skip
 
 
@@ -297,6 +300,10 @@ def main() -> None:
     p.add_argument("--padding", type=float, default=0.0, help="share of padding per batch (0 = streams)")
     p.add_argument("--tie", action="store_true", help="tie the output layer to the embedding (H→E first)")
     p.add_argument("--poet", action="store_true", help="the bundled poet's recipe (V=9008 E=128 H=384 B=128)")
+    p.add_argument(
+        "--impl", choices=("fused", "compiled"), default="fused",
+        help="the RNNLM's recurrent layers: PyTorch's fused kernel, or compiled (on a CPU the C++ LSTM loop)",
+    )  # fmt: skip
     p.add_argument("--steps", type=int, default=10, help="updates per timed round")
     p.add_argument("--rounds", type=int, default=7, help="alternating rounds; the median is kept")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -306,10 +313,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
-    shape = POET
+    shape = dataclasses.replace(POET, impl=args.impl)
     if not args.poet:
         sizes = (args.vocab, args.embed, args.hidden, args.layers, args.bptt, args.batch)
-        shape = LMShape(*sizes, padding=args.padding, tie=args.tie)
+        shape = LMShape(*sizes, padding=args.padding, tie=args.tie, impl=args.impl)
     med = measure(shape, dev, args.steps, args.rounds, clock=args.clock)
     matmul = med.pop(MATMUL)
     flops = training_flops_per_token(shape.config())

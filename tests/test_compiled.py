@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import tests.test_layers as layer_tests
-from rnnlab import compiled
+from rnnlab import compiled, native
 from rnnlab.kernels import EAGER
 from rnnlab.layers import RecurrentConfig, RecurrentLayer
 from tests.test_layers import (
@@ -34,18 +34,32 @@ needs_compiler = pytest.mark.skipif(
 )
 
 
-DEVICE_CASES = [("cpu", "lstm"), ("cuda", "lstm"), ("cuda", "gru")]
+DEVICE_CASES = [
+    ("cpu", "lstm", True),
+    ("cpu", "lstm", False),
+    ("cuda", "lstm", False),
+    ("cuda", "gru", False),
+]
 
 
-@pytest.mark.parametrize("device,cell", DEVICE_CASES, ids=[f"{d}-{c}" for d, c in DEVICE_CASES])
-def test_compiled_variants_equal_the_autograd_definition(device: str, cell: str) -> None:
+@pytest.mark.parametrize(
+    "device,cell,loop",
+    DEVICE_CASES,
+    ids=[f"{d}-{c}{'-native-loop' if n else ''}" for d, c, n in DEVICE_CASES],
+)
+def test_compiled_variants_equal_the_autograd_definition(
+    device: str, cell: str, loop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Layer norm, variational dropout, lengths, 2 layers, both directions: the compiled path gives the
-    autograd loop's outputs, states and gradients (float32, 1e-5). CPU: C++ kernels; GPU: Triton."""
+    autograd loop's outputs, states and gradients (float32, 1e-5). CPU: the LSTM's C++ time loop
+    (rnnlab.native) and, without it, the Inductor-compiled steps; GPU: Triton."""
     if device == "cuda" and not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    reason = compiled.unavailable_reason(device)
+    reason = compiled.unavailable_reason(device) or (native.unavailable_reason() if loop else None)
     if reason is not None:
         pytest.skip(reason)
+    if not loop:
+        monkeypatch.setattr(native, "supports", lambda gx, weight_hh: False)
     fast = variant_layer(cell, "compiled", torch.float32, layer_norm=True, dropout_hidden=0.3).to(device)
     slow = variant_layer(cell, "autograd", torch.float32, layer_norm=True, dropout_hidden=0.3).to(device)
     slow.load_state_dict(fast.state_dict())

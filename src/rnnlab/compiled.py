@@ -13,7 +13,8 @@ and wrappers were a tenth of the time. Compilation happens on the first call wit
 shapes or variants (seconds on a CPU, a few on a GPU; Inductor caches them on disk). Where
 ``torch.compile`` cannot work — no C++ compiler for the CPU, no Triton for the GPU, a
 platform Dynamo does not support — or where it fails, the layer warns once, naming the
-reason and the fix, and runs the same functions eagerly.
+reason and the fix, and runs the same functions eagerly. (A float32 LSTM on the CPU skips
+these steps for the C++ time loop of :mod:`rnnlab.native`, which has no per-step Python.)
 """
 
 from __future__ import annotations

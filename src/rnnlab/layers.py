@@ -19,7 +19,9 @@ Several implementations sit behind one class:
   time written by hand.
 * ``impl="compiled"`` is the reference path with each step's kernels fused by
   ``torch.compile`` (:mod:`rnnlab.compiled`); it compiles on first use and falls back to
-  ``"reference"`` with a warning where compiling is impossible.
+  ``"reference"`` with a warning where compiling is impossible. A float32 LSTM on the CPU
+  runs its whole time loop in C++ instead (:mod:`rnnlab.native`, the same BPTT in one call
+  per layer and direction), where MKL and a compiler allow it.
 * ``impl="autograd"`` runs the readable cells of :mod:`rnnlab.cells` under autograd: the
   slowest path and the definition the others are tested against.
 * ``impl="auto"`` (default) takes the fused path whenever the configuration allows it, the
@@ -586,6 +588,7 @@ class RecurrentLayer(nn.Module):
             extras,
             bptt=cfg.impl != "autograd",
             kernels=compiled_kernels(seq.device) if cfg.impl == "compiled" else EAGER,
+            native=cfg.impl == "compiled",
         )
 
     # ------------------------------------------------------------------ cuDNN

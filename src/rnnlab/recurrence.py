@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from rnnlab import native as native_loop
 from rnnlab.cells import (
     Nonlinearity,
     gru_cell,
@@ -89,6 +90,7 @@ def scan(
     extras: ScanExtras | None = None,
     bptt: bool = True,
     kernels: KernelSet = EAGER,
+    native: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """Run a cell over time.
 
@@ -100,6 +102,8 @@ def scan(
     bptt: True for the hand-written BPTT over ``kernels`` (eager, or compiled by
         :mod:`rnnlab.compiled`); False for the autograd loop over ``rnnlab.cells``, the
         definition the hand-written path is tested against.
+    native: run a float32 LSTM on the CPU through the C++ time loop of :mod:`rnnlab.native`
+        (the same BPTT, one call per sequence) where it is available; ``kernels`` otherwise.
     Returns (outputs (T, B, H), h_T, c_T or None).
     """
     extras = extras or ScanExtras()
@@ -120,6 +124,9 @@ def scan(
         None if ih is None else ih.weight,
         None if ih is None else ih_bias,
     )  # fmt: skip
+    if native and kind == "lstm" and native_loop.supports(gx, weight_hh):
+        lstm: tuple[Tensor, Tensor, Tensor] = native_loop.NativeLSTMScan.apply(step.eps, mask, *tensors)
+        return lstm
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         out: tuple[Tensor, Tensor, Tensor | None] = _BPTTScan.apply(step, mask, *tensors)
         return out
