@@ -104,29 +104,6 @@ def supports(gx: Tensor, weight_hh: Tensor) -> bool:
     )
 
 
-def _flags(
-    mask: Tensor | None,
-    bias_hh: Tensor | None,
-    hmask: Tensor | None,
-    hh_w: Tensor | None,
-    c_w: Tensor | None,
-    c_b: Tensor | None,
-    ih_w: Tensor | None,
-    ih_b: Tensor | None,
-) -> int:
-    bits = [
-        (ih_w, IH),
-        (hh_w, HH),
-        (c_w, CN),
-        (hmask, HM),
-        (mask, MASK),
-        (bias_hh, BHH),
-        (ih_b, IHB),
-        (c_b, CNB),
-    ]
-    return sum(bit for tensor, bit in bits if tensor is not None)
-
-
 def _c(t: Tensor | None, empty: Tensor) -> Tensor:
     """Contiguous float32 data for the kernel (an empty placeholder where the variant is off)."""
     return empty if t is None else t.detach().contiguous()
@@ -160,7 +137,8 @@ class NativeLSTMScan(torch.autograd.Function):
         assert isinstance(loop, _Loop)
         steps, batch, gates = gx.shape
         hidden = gates // 4
-        flags = _flags(mask, bias_hh, hmask, hh_w, c_w, c_b, ih_w, ih_b)
+        variants = [(ih_w, IH), (hh_w, HH), (c_w, CN), (c_b, CNB), (hmask, HM), (mask, MASK)]
+        flags = sum(bit for tensor, bit in [*variants, (bias_hh, BHH), (ih_b, IHB)] if tensor is not None)
         empty = gx.new_empty(0)
         gx = gx.detach().contiguous()
         weight = weight_hh.detach().contiguous()
