@@ -41,6 +41,7 @@ import torch
 from torch import Tensor, nn
 
 from benchmarks.timing import CLOCKS, clock_function, peak_memory_of, sync
+from rnnlab import native
 from rnnlab.data.sampling import Batch
 from rnnlab.models.rnnlm import RNNLM, RNNLMConfig
 from rnnlab.train.config import TrainConfig
@@ -166,22 +167,35 @@ def _step(model: nn.Module, opt: torch.optim.Optimizer, loss: Tensor) -> None:
     opt.step()
 
 
-def build(shape: LMShape, device: torch.device) -> dict[str, Update]:
-    """The two models with the same weights, each with its update."""
+def build(shape: LMShape, device: torch.device, compiled_row: bool = False) -> dict[str, Update]:
+    """The models with the same weights, each with its update (``compiled_row``: also RNNLM with
+    ``impl="compiled"``, on a CPU the C++ LSTM loop)."""
     torch.manual_seed(0)
     ours = RNNLM(shape.config()).to(device)
     plain = PlainLM(shape.vocab, shape.embed, shape.hidden, shape.layers, 0.2, shape.tie).to(device)
     plain.load_state_dict(ours.state_dict())  # same parameter names and shapes
-    return {RNNLM_ROW: trainer_update(ours), TORCH_ROW: textbook_update(plain)}
+    updates = {RNNLM_ROW: trainer_update(ours), TORCH_ROW: textbook_update(plain)}
+    if compiled_row:
+        compiled = RNNLM(dataclasses.replace(shape, impl="compiled").config()).to(device)
+        compiled.load_state_dict(ours.state_dict())
+        updates[COMPILED_ROW] = trainer_update(compiled)
+    return updates
 
 
 RNNLM_ROW = "rnnlab RNNLM (trainer's update)"
+COMPILED_ROW = "rnnlab RNNLM, impl=compiled (C++ LSTM loop)"
 TORCH_ROW = "torch.nn.LSTM model (textbook update)"
 MATMUL = "dense matmul"  # the key of the interleaved matmul reference in measure()'s result
 
 
 def measure(
-    shape: LMShape, device: torch.device, steps: int, rounds: int, matmul_size: int = 0, clock: str = "wall"
+    shape: LMShape,
+    device: torch.device,
+    steps: int,
+    rounds: int,
+    matmul_size: int = 0,
+    clock: str = "wall",
+    compiled_row: bool = False,
 ) -> dict[str, float]:
     """Median useful tokens/s per model, and dense matmul FLOP/s (key ``MATMUL``), interleaved.
 
@@ -192,7 +206,7 @@ def measure(
     now = clock_function(clock, device)
     if device.type == "cpu":
         keep_freed_memory()  # as the Trainer does (both rows: a setting of the process)
-    updates = build(shape, device)
+    updates = build(shape, device, compiled_row)
     x, y, mask = batch(shape, device)
     useful = int(mask.sum())
     size = matmul_size or (2048 if device.type == "cpu" else 8192)
@@ -243,10 +257,13 @@ def suite_entry(ctx: Context) -> list[Section]:
         ],
     )
     steps, rounds = ctx.pick((1, 2), (2, 3), (3, 5))
+    # RNNLM on the C++ LSTM loop too, where it exists (a CPU with MKL and a compiler; not in CI's quick run)
+    probe_gx, probe_w = torch.zeros(1, 1, 4, device=ctx.device), torch.zeros(4, 1, device=ctx.device)
+    compiled_row = ctx.mode != "quick" and native.supports(probe_gx, probe_w)
     rows = []
     matmul = []
     for shape in shapes:
-        rates = measure(shape, ctx.device, steps, rounds, ctx.pick(256, 0, 0), ctx.clock)
+        rates = measure(shape, ctx.device, steps, rounds, ctx.pick(256, 0, 0), ctx.clock, compiled_row)
         peak = rates.pop(MATMUL)
         matmul.append(peak / 1e9)
         flops = training_flops_per_token(shape.config())
@@ -280,6 +297,8 @@ def suite_entry(ctx: Context) -> list[Section]:
                 "rnnlab RNNLM: the Trainer's update (output layer fused with the softmax on counted rows "
                 "only, PyTorch's fused AdamW); torch.nn model: the textbook update (logits, "
                 "F.cross_entropy, AdamW's default loop) on the same weights and batches",
+                "impl=compiled: the same RNNLM, its LSTM layers on the C++ time loop of rnnlab.native "
+                "(rnnlab train --impl compiled); the other RNNLM row: PyTorch's fused kernel (the default)",
                 "padding 25%: rows end in padding, as padded poems do; the recurrent layer computes it too",
                 "tied = yes, V=9008 H=384 B=128: the bundled poet's recipe",
                 "peak MB: memory one update adds (fresh process; CPU: resident set high-water mark)",

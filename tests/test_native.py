@@ -146,14 +146,7 @@ def test_compiled_lstm_runs_the_native_loop_and_matches_torch_nn(bidirectional: 
         for p, q in zip(got, expected, strict=True):
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-5)
     out, _ = ours(x.requires_grad_())
-    nodes, seen = [out.grad_fn], set()
-    while nodes:  # walk the graph for the loop's node
-        node = nodes.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        nodes += [n for n, _ in node.next_functions]
-    assert any(type(n).__name__ == "NativeLSTMScanBackward" for n in seen)
+    assert _has_native_node(out)
 
 
 def test_one_thread_and_two_give_the_same_result() -> None:
@@ -186,3 +179,37 @@ def test_other_dtypes_and_an_unavailable_loop_take_the_step_kernels(monkeypatch:
     step_result = _run(leaves, extras, mask, torch.float32, use_native=False)
     for a, b in zip(native_result, step_result, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def _has_native_node(out: torch.Tensor) -> bool:
+    """Whether the autograd graph behind ``out`` holds the C++ loop's backward node."""
+    nodes, seen = [out.grad_fn], set()
+    while nodes:
+        node = nodes.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        nodes += [n for n, _ in node.next_functions]
+    return any(type(n).__name__ == "NativeLSTMScanBackward" for n in seen)
+
+
+def test_auto_takes_the_native_loop_for_variants_but_not_for_single_steps() -> None:
+    """impl='auto' (the default) sends a layer-normalised float32 LSTM over a sequence to the C++ loop,
+    with the reference path's results; a single step (generation) stays on the per-step kernels."""
+    torch.manual_seed(0)
+    auto = LSTM(I, 6, num_layers=2, layer_norm=True, dropout_hidden=0.2)
+    reference = LSTM(I, 6, num_layers=2, layer_norm=True, dropout_hidden=0.2, impl="reference")
+    reference.load_state_dict(auto.state_dict())
+    x = torch.randn(T, B, I)
+    results = []
+    for layer in (auto, reference):
+        torch.manual_seed(1)  # the same dropout masks
+        out, (h, c) = layer(x.clone().requires_grad_(), lengths=LENGTHS)
+        results.append(_has_native_node(out))
+        grads = torch.autograd.grad((out * out).sum() + h.sum() + c.sum(), list(layer.parameters()))
+        results.append([out, h, c, *grads])
+    assert results[0] and not results[2]
+    for a, b in zip(results[1], results[3], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    out, _ = auto(torch.randn(1, B, I))
+    assert not _has_native_node(out)

@@ -25,7 +25,10 @@ Several implementations sit behind one class:
 * ``impl="autograd"`` runs the readable cells of :mod:`rnnlab.cells` under autograd: the
   slowest path and the definition the others are tested against.
 * ``impl="auto"`` (default) takes the fused path whenever the configuration allows it, the
-  reference path otherwise (it never compiles by itself: compiling takes tens of seconds).
+  reference path otherwise — except a float32 LSTM on the CPU over more than one step, which
+  takes the C++ loop of :mod:`rnnlab.native` (one source file, compiled once per machine in a
+  few seconds and cached). It never compiles Inductor steps by itself: those take tens of
+  seconds per shape.
 
 Variants that only our own paths express: layer normalisation (``layer_norm``) and
 variational (per-sequence) dropout on inputs and hidden state (``dropout_input``,
@@ -588,7 +591,10 @@ class RecurrentLayer(nn.Module):
             extras,
             bptt=cfg.impl != "autograd",
             kernels=compiled_kernels(seq.device) if cfg.impl == "compiled" else EAGER,
-            native=cfg.impl == "compiled",
+            # "auto" reaches here only for what the fused kernel cannot express; the C++ loop
+            # serves it too, except for single steps (generation), where packing W_hh per call
+            # would cost more than the step.
+            native=cfg.impl == "compiled" or (cfg.impl == "auto" and seq.shape[0] > 1),
         )
 
     # ------------------------------------------------------------------ cuDNN
