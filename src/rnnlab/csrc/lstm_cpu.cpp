@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <new>
 #include <omp.h>
 
 namespace {
@@ -52,8 +53,11 @@ struct PackedWeight {
       : m(m_), n(n_), k(k_), gemm(g) {
     size_t bytes = g.size(kBMatrix, m, n, k);
     data = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    if (data == nullptr) throw std::bad_alloc();
     g.pack(kRowMajor, kBMatrix, transpose ? kTrans : kNoTrans, m, n, k, 1.0f, w, ld, data);
   }
+  PackedWeight(const PackedWeight&) = delete;
+  PackedWeight& operator=(const PackedWeight&) = delete;
   ~PackedWeight() { std::free(data); }
   void times(const float* a, float* c) const {  // c (m × n) = a (m × k) · W
     gemm.compute(kRowMajor, kNoTrans, kPacked, m, n, k, a, k, data, n, 0.0f, c, n);
