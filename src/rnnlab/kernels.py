@@ -119,6 +119,13 @@ def state_gradient(dh_mm: Tensor, dh_keep: Tensor, hmask: Tensor | None) -> Tens
     return (dh_mm if hmask is None else dh_mm * hmask) + dh_keep
 
 
+def hidden_weight_gradient(d_raw: Tensor, states: Tensor, hmask: Tensor | None) -> Tensor:
+    """∂L/∂W_hh = Σ_t δ_tᵀ h_in_{t−1} in one product over all steps: ``d_raw`` (T, B, G) holds
+    ∂L/∂gh_raw_t, ``states`` (T + 1, B, H) h_0 and each step's output (a padded step's δ is zero)."""
+    h_in = states[:-1] if hmask is None else states[:-1] * hmask
+    return torch.mm(d_raw.flatten(0, 1).t(), h_in.flatten(0, 1))
+
+
 def _incoming(
     dh_mm: Tensor, dh_keep: Tensor, dout: Tensor, m: Tensor | None, hmask: Tensor | None
 ) -> tuple[Tensor, Tensor]:

@@ -28,6 +28,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnlab.kernels import hidden_weight_gradient, state_gradient
+
 # Bits of the kernels' `flags` (as in csrc/lstm_cpu.cpp)
 IH, HH, CN, HM, MASK, BHH, IHB, CNB = 1, 2, 4, 8, 16, 32, 64, 128
 _GEMM_SYMBOLS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
@@ -153,18 +155,14 @@ class NativeLSTMScan(torch.autograd.Function):
         tanh_c = gx.new_empty(steps, batch, hidden)
         stats = gx.new_empty(steps, batch, 6)
         threads = torch.get_num_threads()
+        hm, hw, cw, iw = (_c(t, empty) for t in (hmask, hh_w, c_w, ih_w))
         loop.forward(
-            gx, weight, _c(bias_hh, empty), _c(hh_w, empty), _c(c_w, empty), _c(c_b, empty),
-            _c(ih_w, empty), _c(ih_b, empty), _c(hmask, empty), mask_rows,
+            gx, weight, _c(bias_hh, empty), hw, cw, _c(c_b, empty), iw, _c(ih_b, empty), hm, mask_rows,
             states, cells, h_run, h_in, gh, act, tanh_c, stats,
             steps, batch, hidden, flags, float(eps), threads, *loop.gemm,
         )  # fmt: skip
         ctx.flags, ctx.threads = flags, threads
-        ctx.has = (bias_hh is not None, c_b is not None, ih_b is not None)
-        ctx.save_for_backward(
-            gx, weight, states, cells, gh, act, tanh_c, stats, mask_rows, _c(hmask, empty),
-            _c(hh_w, empty), _c(c_w, empty), _c(ih_w, empty),
-        )  # fmt: skip
+        ctx.save_for_backward(gx, weight, states, cells, gh, act, tanh_c, stats, mask_rows, hm, hw, cw, iw)
         c_last = cells[steps].clone()
         return states[1:], h_run, c_last
 
@@ -179,13 +177,12 @@ class NativeLSTMScan(torch.autograd.Function):
             ctx.saved_tensors
         )
         flags, threads = ctx.flags, ctx.threads
-        has_bias, has_c_bias, has_ih_bias = ctx.has
         steps, batch, gates = gx.shape
         hidden = gates // 4
         # (eps, mask, gx, h0, c0, W_hh, b_hh, hmask, γ_h, γ_c, β_c, γ_x, b_ih)
         needs = ctx.needs_input_grad
-        need_bias = bool(needs[6] and has_bias)
-        need_ih_bias = bool(needs[12] and has_ih_bias)
+        need_bias = bool(needs[6] and flags & BHH)
+        need_ih_bias = bool(needs[12] and flags & IHB)
         d_out = d_outputs.contiguous()
         dh_keep = d_h_last.contiguous().clone()
         dc = torch.zeros_like(dh_keep) if d_c_last is None else d_c_last.contiguous().clone()
@@ -202,17 +199,14 @@ class NativeLSTMScan(torch.autograd.Function):
         )  # fmt: skip
         # the threads' sums of ∂b_hh, ∂γ_h, ∂γ_x, ∂b_ih (G each), ∂γ_c, ∂β_c (H each) (the kernel's layout)
         d_bhh, d_hh, d_ih, d_bih, d_cw, d_cb = sums.sum(0).split([gates] * 4 + [hidden] * 2)
-        d_weight = None
-        if needs[5]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_in_{t−1}: one product over all steps
-            h_in = states[:-1] if not flags & HM else states[:-1] * hmask
-            d_weight = torch.mm(d_raw.flatten(0, 1).t(), h_in.flatten(0, 1))
-        d_h0 = dh_mm * hmask + dh_keep if flags & HM else dh_mm + dh_keep
+        hmask_or_none = hmask if flags & HM else None
+        d_weight = hidden_weight_gradient(d_raw, states, hmask_or_none) if needs[5] else None
         return (
-            None, None, d_gx, d_h0, dc, d_weight,
+            None, None, d_gx, state_gradient(dh_mm, dh_keep, hmask_or_none), dc, d_weight,
             d_bhh if need_bias else None, None,
             d_hh if flags & HH else None,
             d_cw if flags & CN else None,
-            d_cb if flags & CN and has_c_bias else None,
+            d_cb if flags & CNB else None,
             d_ih if flags & IH else None,
             d_bih if need_ih_bias else None,
         )  # fmt: skip

@@ -41,7 +41,7 @@ from rnnlab.cells import (
     min_lstm_log_coefficients,
     rnn_cell,
 )
-from rnnlab.kernels import EAGER, KernelSet, Saved, StepGrads, state_gradient
+from rnnlab.kernels import EAGER, KernelSet, Saved, StepGrads, hidden_weight_gradient, state_gradient
 
 CellKind = Literal["rnn", "lstm", "gru"]
 MinKind = Literal["mingru", "minlstm"]
@@ -340,9 +340,8 @@ class _BPTTScan(torch.autograd.Function):
                 need_bias, need_ih_bias,
             )  # fmt: skip
         d_weight = None
-        if needs[5]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_in_{t−1}: one product over all steps
-            h_in = states[:-1] if hmask is None else states[:-1] * hmask
-            d_weight = torch.mm(d_raw.flatten(0, 1).t(), h_in.flatten(0, 1))
+        if needs[5]:
+            d_weight = hidden_weight_gradient(d_raw, states, hmask)
         d_bias, d_hh_w, d_c_w, d_c_b, d_ih_w, d_ih_b = sums
         return (
             None, None, d_gx, state_gradient(dh_mm, dh_keep, hmask), dc,
